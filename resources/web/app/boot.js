@@ -1,0 +1,146 @@
+// The boot page: v86 with its first serial port on an xterm.js terminal.
+// Python drives it through `window.studio` (runJavaScript) and hears from it through one
+// QWebChannel object, `bridge`: bridge.event(json) for progress and state, bridge.serial(text, ms)
+// for console output.
+"use strict";
+
+const term = new Terminal({
+  convertEol: false, cursorBlink: true, scrollback: 10000,
+  fontFamily: "DejaVu Sans Mono, Liberation Mono, monospace", fontSize: 13,
+  theme: { background: "#1e1e1e" },
+});
+const fit = new FitAddon.FitAddon();
+term.loadAddon(fit);
+term.open(document.getElementById("terminal"));
+fit.fit();
+new ResizeObserver(() => fit.fit()).observe(document.getElementById("terminal"));
+
+let bridge = null;
+let emulator = null;
+let bootStart = 0;
+let pending = "";          // serial output not yet sent to Python
+let flushTimer = null;
+const decoder = new TextDecoder("utf-8");
+const statusText = document.getElementById("status-text");
+const progressBar = document.getElementById("progress");
+
+function now() { return performance.now() - bootStart; }
+
+function send(event) {
+  event.t = now();
+  if (bridge) bridge.event(JSON.stringify(event));
+}
+
+function setStatus(text, fraction) {
+  statusText.textContent = text;
+  if (fraction === undefined || fraction === null) { progressBar.hidden = true; }
+  else { progressBar.hidden = false; progressBar.value = fraction; }
+}
+
+function flushSerial() {
+  flushTimer = null;
+  if (pending && bridge) { bridge.serial(pending, now()); }
+  pending = "";
+}
+
+// Copy and paste: Ctrl+Shift+C / Ctrl+Shift+V (plain Ctrl+C and Ctrl+V go to the guest).
+term.attachCustomKeyEventHandler((e) => {
+  if (e.type !== "keydown" || !e.ctrlKey || !e.shiftKey) return true;
+  if (e.code === "KeyC") {
+    if (term.hasSelection()) navigator.clipboard.writeText(term.getSelection());
+    return false;
+  }
+  if (e.code === "KeyV") {
+    navigator.clipboard.readText().then((text) => term.paste(text));
+    return false;
+  }
+  return true;
+});
+term.onData((data) => { if (emulator) emulator.serial0_send(data); });
+
+let ninep = { active: 0, files: 0, lastReport: 0 };
+
+window.studio = {
+  // config: {cmdline, memory_mb, name}; the build is served under /build/.
+  boot(config) {
+    this.stop();
+    term.reset();
+    bootStart = performance.now();
+    ninep = { active: 0, files: 0, lastReport: 0 };
+    let firstByte = true;
+    setStatus("Starting " + (config.name || "machine") + "…", 0);
+    emulator = new V86({
+      wasm_path: "/npm/v86/build/v86.wasm",
+      bios: { url: "/bios/bios.bin" },
+      bzimage: { url: "/kernel/bzImage" },
+      cmdline: config.cmdline,
+      memory_size: config.memory_mb * 1024 * 1024,
+      vga_memory_size: 2 * 1024 * 1024,
+      filesystem: { basefs: "/build/fs.json", baseurl: "/build/blobs/" },
+      autostart: true,
+      disable_keyboard: true,
+      disable_mouse: true,
+      disable_speaker: true,
+    });
+    emulator.add_listener("download-progress", (e) => {
+      const fraction = e.lengthComputable && e.total ? e.loaded / e.total : null;
+      setStatus("Loading " + e.file_name, fraction);
+      send({ type: "download", file: e.file_name, loaded: e.loaded, total: e.total || 0 });
+    });
+    emulator.add_listener("download-error", (e) => {
+      setStatus("Could not load " + e.file_name);
+      send({ type: "error", message: "could not load " + e.file_name });
+    });
+    emulator.add_listener("emulator-ready", () => {
+      setStatus("Booting…");
+      send({ type: "milestone", name: "emulator-ready" });
+    });
+    emulator.add_listener("9p-read-start", () => {
+      ninep.active++; ninep.files++;
+      const t = now();
+      if (t - ninep.lastReport > 100) {
+        ninep.lastReport = t;
+        send({ type: "9p", active: ninep.active, files: ninep.files });
+      }
+    });
+    emulator.add_listener("9p-read-end", () => { ninep.active--; });
+    emulator.add_listener("serial0-output-byte", (byte) => {
+      if (firstByte) {
+        firstByte = false;
+        setStatus("Running");
+        send({ type: "milestone", name: "first-output" });
+      }
+      const text = decoder.decode(new Uint8Array([byte]), { stream: true });
+      if (!text) return;
+      term.write(text);
+      pending += text;
+      if (!flushTimer) flushTimer = setTimeout(flushSerial, 15);
+    });
+  },
+
+  stop() {
+    if (!emulator) return;
+    const old = emulator;
+    emulator = null;
+    old.destroy();
+    flushSerial();
+    setStatus("Stopped");
+    send({ type: "stopped" });
+  },
+
+  // Type text into the guest's serial console, as if from the keyboard.
+  type(text) { if (emulator) emulator.serial0_send(text); },
+
+  focus() { term.focus(); },
+  terminalText() {
+    const buffer = term.buffer.active;
+    const lines = [];
+    for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
+    return lines.join("\n");
+  },
+};
+
+new QWebChannel(qt.webChannelTransport, (channel) => {
+  bridge = channel.objects.bridge;
+  bridge.event(JSON.stringify({ type: "page-ready", t: 0 }));
+});

@@ -1,0 +1,85 @@
+"""`studio boot --headless`: boot a project in an offscreen QtWebEngine view, type commands,
+check what the guest printed. The page is the same one the GUI shows."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from studio.boot.console import DEFAULT_PROMPT
+
+
+@dataclass
+class HeadlessResult:
+    ok: bool
+    reason: str
+    milestones: dict[str, float] = field(default_factory=dict)
+    output: str = ""  # what the commands printed (their echo removed)
+    console: str = ""  # the whole console
+
+
+def boot_headless(project_dir: Path, commands: list[str], expect: str | None = None,
+                  timeout: float = 60.0, prompt: str = DEFAULT_PROMPT, log: TextIO | None = None) -> HeadlessResult:
+    from PySide6.QtWebEngineWidgets import QWebEngineView
+
+    from studio.boot.qtapp import application, wait_for
+    from studio.boot.session import FAILED, BootSession
+    from studio.build import fsjson
+    from studio.image.project import Project
+
+    log = log or sys.stderr
+    application(headless=True)
+    project = Project.open(project_dir)
+    result = fsjson.build(project)
+    print(f"build: {result.summary()}", file=log)
+
+    session = BootSession(prompt=prompt)
+    view = QWebEngineView()
+    view.setPage(session.page)
+    view.resize(1000, 700)
+    view.show()
+    failure: list[str] = []
+    session.failed.connect(failure.append)
+    session.milestone.connect(lambda name, t: print(f"{name}: {t:.2f} s", file=log))
+    try:
+        session.load()
+        if not wait_for(lambda: session.page_ready or failure, 30):
+            return HeadlessResult(False, "the boot page did not load within 30 s:\n" + "\n".join(session.page_log))
+        session.boot(project.build_dir, fsjson.boot_config(project))
+        if not wait_for(lambda: "prompt" in session.console.milestones or failure, timeout):
+            reason = failure[0] if failure else f"no shell prompt within {timeout:g} s"
+            return _failed(reason, session)
+        outputs = []
+        for command in commands:
+            mark = len(session.console.text)
+            session.type(command + "\n")
+            if not wait_for(lambda: session.console.at_prompt(mark) or failure or session.state == FAILED, timeout):
+                return _failed(f"`{command}` did not return to the prompt within {timeout:g} s", session)
+            outputs.append(_without_echo(session.console.since(mark), command))
+        output = "\n".join(outputs)
+        if expect is not None and not re.search(expect, output, re.MULTILINE):
+            return _failed(f"the output did not match /{expect}/", session, output)
+        return HeadlessResult(True, "ok", dict(session.console.milestones), output, session.console.text)
+    finally:
+        session.stop()
+        view.close()
+        view.setPage(None)
+        session.deleteLater()
+        view.deleteLater()
+
+
+def _failed(reason: str, session, output: str = "") -> HeadlessResult:
+    return HeadlessResult(False, reason, dict(session.console.milestones), output, session.console.text)
+
+
+def _without_echo(text: str, command: str) -> str:
+    """Drop the guest's echo of the command line and the trailing prompt."""
+    lines = text.split("\n")
+    if lines and lines[0].strip() == command.strip():
+        lines = lines[1:]
+    if lines:
+        lines = lines[:-1]  # the prompt line
+    return "\n".join(lines)

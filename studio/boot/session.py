@@ -1,0 +1,148 @@
+"""A boot session: the v86 page in QtWebEngine, the bridge to it, and the machine's state.
+
+The GUI shows `session.page` in its boot pane; the headless runner shows it in an
+offscreen view. Both drive the same page through the same calls.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QUrl, Signal, Slot
+from PySide6.QtWebChannel import QWebChannel
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineSettings
+
+from studio.boot.console import DEFAULT_PROMPT, Console
+from studio.boot.scheme import ORIGIN, SCHEME, StudioSchemeHandler
+
+PAGE_URL = ORIGIN + "/app/index.html"
+
+IDLE, LOADING, BOOTING, RUNNING, STOPPED, FAILED = "idle", "loading", "booting", "running", "stopped", "failed"
+
+
+class Bridge(QObject):
+    """The one object the page talks to (registered as `bridge` on the QWebChannel)."""
+
+    eventReceived = Signal(dict)
+    serialReceived = Signal(str, float)
+
+    @Slot(str)
+    def event(self, payload: str) -> None:
+        self.eventReceived.emit(json.loads(payload))
+
+    @Slot(str, float)
+    def serial(self, text: str, millis: float) -> None:
+        self.serialReceived.emit(text, millis / 1000.0)
+
+
+class _Page(QWebEnginePage):
+    def __init__(self, profile, parent, on_console):
+        super().__init__(profile, parent)
+        self._on_console = on_console
+
+    def javaScriptConsoleMessage(self, level, message, line, source):  # noqa: N802 (Qt override)
+        self._on_console(f"{source}:{line}: {message}")
+
+
+class BootSession(QObject):
+    """One emulated machine. Signals report progress, milestones, output and state."""
+
+    progress = Signal(str, float)  # message, fraction (negative: unknown)
+    milestone = Signal(str, float)  # name, seconds since boot start
+    output = Signal(str)  # serial console text, as it arrives
+    stateChanged = Signal(str)
+    pageReady = Signal()
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None, prompt: str = DEFAULT_PROMPT):
+        super().__init__(parent)
+        self.state = IDLE
+        self.console = Console(prompt=prompt)
+        self.page_ready = False
+        self.page_log: list[str] = []
+        self.profile = QWebEngineProfile(self)  # off the record: nothing persists between runs
+        self.handler = StudioSchemeHandler(self)
+        self.profile.installUrlSchemeHandler(SCHEME, self.handler)
+        self.page = _Page(self.profile, self, self.page_log.append)
+        settings = self.page.settings()
+        settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanAccessClipboard, True)
+        settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanPaste, True)
+        self.bridge = Bridge(self)
+        self.bridge.eventReceived.connect(self._on_event)
+        self.bridge.serialReceived.connect(self._on_serial)
+        self.channel = QWebChannel(self)
+        self.channel.registerObject("bridge", self.bridge)
+        self.page.setWebChannel(self.channel)
+        self.page.loadFinished.connect(self._on_load_finished)
+
+    # -- commands ------------------------------------------------------------
+    def load(self) -> None:
+        """Load the boot page (once); pageReady fires when its bridge is connected."""
+        self._set_state(LOADING)
+        self.page.load(QUrl(PAGE_URL))
+
+    def boot(self, build_dir: Path, boot_config: dict) -> None:
+        """Boot the build in `build_dir` with `boot_config` (see studio.build.fsjson.boot_config)."""
+        if not self.page_ready:
+            raise RuntimeError("boot() before the page is ready; wait for pageReady")
+        self.handler.build_dir = Path(build_dir)
+        self.console.reset()
+        self._set_state(BOOTING)
+        self.progress.emit("Starting the machine", 0.0)
+        self.page.runJavaScript(f"studio.boot({json.dumps(boot_config)})")
+
+    def stop(self) -> None:
+        if self.state in (BOOTING, RUNNING):
+            self.page.runJavaScript("studio.stop()")
+            self._set_state(STOPPED)
+
+    def type(self, text: str) -> None:
+        """Send keystrokes to the guest's serial console."""
+        self.page.runJavaScript(f"studio.type({json.dumps(text)})")
+
+    def focus_terminal(self) -> None:
+        self.page.runJavaScript("studio.focus()")
+
+    # -- page events ----------------------------------------------------------
+    def _on_load_finished(self, ok: bool) -> None:
+        if not ok:
+            self._fail(f"the boot page {PAGE_URL} did not load; see the page log:\n" + "\n".join(self.page_log[-10:]))
+
+    def _on_event(self, event: dict) -> None:
+        kind = event.get("type")
+        if kind == "page-ready":
+            self.page_ready = True
+            self._set_state(IDLE)
+            self.pageReady.emit()
+        elif kind == "download":
+            total = event.get("total") or 0
+            fraction = event["loaded"] / total if total else -1.0
+            self.progress.emit(f"Loading {event.get('file', '')}", fraction)
+        elif kind == "9p":
+            self.progress.emit(f"Reading files over 9p ({event['files']} so far)", -1.0)
+        elif kind == "milestone":
+            self.milestone.emit(event["name"], event["t"] / 1000.0)
+        elif kind == "error":
+            self._fail(event.get("message", "the machine failed"))
+        elif kind == "stopped":
+            self._set_state(STOPPED)
+
+    def _on_serial(self, text: str, seconds: float) -> None:
+        if self.state not in (BOOTING, RUNNING):
+            return
+        for name in self.console.feed(text, seconds):
+            self.milestone.emit(name, seconds)
+            if name == "prompt":
+                self._set_state(RUNNING)
+                self.progress.emit("Shell ready", 1.0)
+        self.output.emit(text)
+
+    def _fail(self, message: str) -> None:
+        self._set_state(FAILED)
+        self.failed.emit(message)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.stateChanged.emit(state)

@@ -1,0 +1,148 @@
+"""The `studio` command: the GUI by default, and headless subcommands over the same services."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from studio.errors import StudioError
+
+
+class _ProgressLine:
+    """A one-line progress display on stderr (only when it is a terminal)."""
+
+    def __init__(self):
+        self.tty = sys.stderr.isatty()
+        self.last = ""
+
+    def __call__(self, message: str, fraction: float) -> None:
+        if not self.tty:
+            return
+        pct = f"{fraction * 100:3.0f}%" if fraction >= 0 else "  … "
+        line = f"\r{pct} {message[:70]:<70}"
+        if line != self.last:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            self.last = line
+
+    def done(self) -> None:
+        if self.tty and self.last:
+            sys.stderr.write("\r" + " " * 76 + "\r")
+            sys.stderr.flush()
+
+
+def cmd_new(args) -> int:
+    from studio.image import base
+    from studio.image.project import Project
+
+    source = base.parse_base(args.base, args.mirror)
+    progress = _ProgressLine()
+    try:
+        project = Project.create(Path(args.dir), source, name=args.name, progress=progress)
+    finally:
+        progress.done()
+    index = project.base_index()
+    for note in index.notes[:5]:
+        print(f"note: {note}")
+    if len(index.notes) > 5:
+        print(f"note: … and {len(index.notes) - 5} more skipped special files")
+    print(f"created {project.root} on {source.spec} ({source.filename}), with the serial-console preset")
+    return 0
+
+
+def cmd_build(args) -> int:
+    from studio.build import fsjson
+    from studio.image.project import Project
+
+    project = Project.open(Path(args.dir))
+    progress = _ProgressLine()
+    try:
+        result = fsjson.build(project, Path(args.out) if args.out else None, progress)
+    finally:
+        progress.done()
+    print(f"built {result.out}: {result.summary()}")
+    return 0
+
+
+def cmd_boot(args) -> int:
+    if not args.headless:
+        return cmd_gui(args)
+    from studio.boot.headless import boot_headless
+
+    result = boot_headless(Path(args.dir), args.run or [], args.expect, args.timeout, args.prompt)
+    for name in ("first-kernel-line", "prompt"):
+        if name in result.milestones:
+            print(f"time to {name.replace('-', ' ')}: {result.milestones[name]:.2f} s")
+    if result.output:
+        print(result.output)
+    if not result.ok:
+        tail = "\n".join(result.console.splitlines()[-25:])
+        print(f"error: {result.reason}\n--- last console output ---\n{tail}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_kernel(args) -> int:
+    from studio import kernel
+
+    return kernel.main()
+
+
+def cmd_gui(args) -> int:
+    from studio.ui.app import run_gui
+
+    return run_gui(Path(args.dir) if getattr(args, "dir", None) else None)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="studio", description="Image Studio: build Alpine images that boot in a browser.")
+    sub = p.add_subparsers(dest="command")
+
+    new = sub.add_parser("new", help="create a project on a base")
+    new.add_argument("dir")
+    new.add_argument("--base", default="alpine:3.19", help="alpine:VERSION or a path to a rootfs .tar.gz")
+    new.add_argument("--mirror", help="Alpine mirror URL (default: $STUDIO_ALPINE_MIRROR or the official CDN)")
+    new.add_argument("--name", help="project and host name (default: the directory name)")
+    new.set_defaults(func=cmd_new)
+
+    build = sub.add_parser("build", help="build fs.json, blobs and boot.json")
+    build.add_argument("dir")
+    build.add_argument("--out", help="output directory (default: DIR/.build)")
+    build.set_defaults(func=cmd_build)
+
+    boot = sub.add_parser("boot", help="boot a project (in the GUI, or --headless)")
+    boot.add_argument("dir")
+    boot.add_argument("--headless", action="store_true", help="boot offscreen and script the console")
+    boot.add_argument("--run", action="append", metavar="CMD", help="a command to type at the prompt (repeatable)")
+    boot.add_argument("--expect", metavar="REGEX", help="succeed only if the commands' output matches")
+    boot.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each step (default 60)")
+    boot.add_argument("--prompt", default=r"[#$] $", help="regex for the shell prompt at the end of a line")
+    boot.set_defaults(func=cmd_boot)
+
+    gui = sub.add_parser("gui", help="open a project in the window")
+    gui.add_argument("dir", nargs="?")
+    gui.set_defaults(func=cmd_gui)
+
+    kern = sub.add_parser("kernel", help="build the guest kernel (once; cached)")
+    kern.set_defaults(func=cmd_kernel)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command is None:
+        args.dir = None
+        args.func = cmd_gui
+    try:
+        return args.func(args)
+    except StudioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

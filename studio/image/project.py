@@ -1,0 +1,258 @@
+"""A studio project: a pinned base plus an overlay of the user's changes, in a git-friendly directory.
+
+    PROJECT/
+      studio.toml     name, base (spec, file name, SHA-512), boot settings
+      overlay/        added and modified files and folders, as real files at their image paths
+      overlay.toml    what plain files can't carry: modes, owners, symlinks, deletions of base files
+      .gitignore      keeps the build output out of version control
+      .build/         build output (fs.json, blobs/, boot.json); disposable
+
+The base is never modified: the merged image is computed from base + overlay.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomli_w
+
+from studio.errors import StudioError
+from studio.fsutil import atomic_write
+from studio.image import base as bases
+from studio.image.entry import DIR, FILE, SYMLINK, Entry, ancestors, normalize
+
+SETTINGS_FILE = "studio.toml"
+META_FILE = "overlay.toml"
+OVERLAY_DIR = "overlay"
+BUILD_DIR = ".build"
+FORMAT = 1
+
+
+@dataclass
+class BootSettings:
+    memory_mb: int = 256
+    kernel_args: str = ""  # appended to the studio's kernel command line
+
+
+@dataclass
+class Attrs:
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+
+
+@dataclass
+class OverlayMeta:
+    """overlay.toml: attribute overrides, symlinks and deletions, keyed by image path."""
+
+    attrs: dict[str, Attrs] = field(default_factory=dict)
+    symlinks: dict[str, str] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, path: Path) -> "OverlayMeta":
+        if not path.exists():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as err:
+            raise StudioError(f"{path} is not valid TOML ({err}); fix or restore it from version control.") from err
+        meta = cls()
+        for key, value in data.get("attrs", {}).items():
+            mode = value.get("mode")
+            meta.attrs[normalize(key)] = Attrs(
+                int(mode, 8) if isinstance(mode, str) else mode, value.get("uid"), value.get("gid")
+            )
+        for key, value in data.get("symlinks", {}).items():
+            meta.symlinks[normalize(key)] = value["target"] if isinstance(value, dict) else str(value)
+        meta.deleted = {normalize(p) for p in data.get("deleted", [])}
+        return meta
+
+    def dumps(self) -> str:
+        attrs = {}
+        for key in sorted(self.attrs):
+            a = self.attrs[key]
+            row = {}
+            if a.mode is not None:
+                row["mode"] = f"{a.mode:04o}"
+            if a.uid is not None:
+                row["uid"] = a.uid
+            if a.gid is not None:
+                row["gid"] = a.gid
+            if row:
+                attrs[key] = row
+        data = {"deleted": sorted(self.deleted)}
+        if attrs:
+            data["attrs"] = attrs
+        if self.symlinks:
+            data["symlinks"] = {key: {"target": self.symlinks[key]} for key in sorted(self.symlinks)}
+        header = "# Image Studio overlay metadata: modes, owners, symlinks and deleted base files.\n"
+        return header + tomli_w.dumps(data)
+
+
+class Project:
+    def __init__(self, root: Path, name: str, base: bases.BaseSource, boot: BootSettings):
+        self.root = Path(root).resolve()
+        self.name = name
+        self.base = base
+        self.boot = boot
+        self.meta = OverlayMeta.load(self.root / META_FILE)
+
+    # -- locations ---------------------------------------------------------
+    @property
+    def overlay_dir(self) -> Path:
+        return self.root / OVERLAY_DIR
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / BUILD_DIR
+
+    def overlay_path(self, image_path: str) -> Path:
+        """The host path of an image path inside the overlay (never outside it)."""
+        return self.overlay_dir.joinpath(*normalize(image_path).strip("/").split("/"))
+
+    # -- life cycle --------------------------------------------------------
+    @classmethod
+    def open(cls, root: Path) -> "Project":
+        root = Path(root)
+        settings = root / SETTINGS_FILE
+        if not settings.exists():
+            raise StudioError(f"{root} is not a studio project (no {SETTINGS_FILE}). "
+                              "Create one with `studio new DIR`.")
+        try:
+            data = tomllib.loads(settings.read_text())
+        except tomllib.TOMLDecodeError as err:
+            raise StudioError(f"{settings} is not valid TOML ({err}).") from err
+        b = data.get("base", {})
+        try:
+            spec, filename, sha512 = b["spec"], b["file"], b["sha512"]
+        except KeyError as err:
+            raise StudioError(f"{settings}: [base] lacks {err.args[0]!r}.") from err
+        # The download URL is derived from today's mirror setting, never stored: projects move between machines.
+        url = bases.alpine_source(spec.split(":", 1)[1]).url if spec.startswith("alpine:") else ""
+        base = bases.BaseSource(spec, filename, sha512, url, b.get("source", ""))
+        boot = BootSettings(**{k: v for k, v in data.get("boot", {}).items() if k in BootSettings.__annotations__})
+        return cls(root, data.get("name", root.name), base, boot)
+
+    @classmethod
+    def create(cls, root: Path, source: bases.BaseSource, name: str | None = None,
+               progress: bases.Progress | None = None, cancelled: bases.Cancelled | None = None) -> "Project":
+        """Make a new project on `source`, with the bootable serial-console preset in its overlay."""
+        from studio.image import preset
+
+        root = Path(root)
+        if (root / SETTINGS_FILE).exists():
+            raise StudioError(f"{root} already holds a studio project; open it instead.")
+        if root.exists() and any(root.iterdir()):
+            raise StudioError(f"{root} exists and is not empty; pick a new directory.")
+        index = bases.load_index(source, progress, cancelled)  # refuses unsafe or non-x86 bases
+        root.mkdir(parents=True, exist_ok=True)
+        project = cls(root, name or _hostname_from(root.resolve().name), source, BootSettings())
+        project.overlay_dir.mkdir(exist_ok=True)
+        atomic_write(root / ".gitignore", f"/{BUILD_DIR}/\n")
+        project.save_settings()
+        preset.apply_serial_console(project, index)
+        project.save_meta()
+        return project
+
+    def save_settings(self) -> None:
+        base = {"spec": self.base.spec, "file": self.base.filename, "sha512": self.base.sha512}
+        if self.base.local_path:
+            base["source"] = self.base.local_path
+        data = {
+            "format": FORMAT,
+            "name": self.name,
+            "base": base,
+            "boot": {"memory_mb": self.boot.memory_mb, "kernel_args": self.boot.kernel_args},
+        }
+        atomic_write(self.root / SETTINGS_FILE, "# Image Studio project\n" + tomli_w.dumps(data))
+
+    def save_meta(self) -> None:
+        atomic_write(self.root / META_FILE, self.meta.dumps())
+
+    # -- the merged image ----------------------------------------------------
+    def base_index(self, progress: bases.Progress | None = None) -> bases.BaseIndex:
+        return bases.load_index(self.base, progress)
+
+    def write_file(self, image_path: str, data: bytes | str, mode: int | None = None) -> None:
+        """Put a file into the overlay (atomically); `mode` goes to the metadata."""
+        path = normalize(image_path)
+        atomic_write(self.overlay_path(path), data, mode=0o755 if mode is not None and mode & 0o111 else 0o644)
+        self.meta.deleted.discard(path)
+        self.meta.symlinks.pop(path, None)
+        if mode is not None:
+            self.meta.attrs.setdefault(path, Attrs()).mode = mode
+
+    def merged(self, index: bases.BaseIndex | None = None) -> dict[str, Entry]:
+        """The image as the guest sees it: base, minus deletions, plus the overlay and metadata."""
+        index = index or self.base_index()
+        base = index.entries
+        entries = dict(base)
+        for gone in self.meta.deleted:
+            _remove_subtree(entries, gone)
+        if self.overlay_dir.is_dir():
+            _walk_overlay(self.overlay_dir, "/", base, entries)
+        for path, target in self.meta.symlinks.items():
+            _remove_subtree(entries, path)
+            _ensure_parents(entries, path)
+            entries[path] = Entry(path, SYMLINK, 0o777, target=target, size=len(target.encode()))
+        for path, attrs in self.meta.attrs.items():
+            entry = entries.get(path)
+            if entry is None:
+                continue
+            entries[path] = entry.evolve(
+                mode=entry.mode if attrs.mode is None else attrs.mode,
+                uid=entry.uid if attrs.uid is None else attrs.uid,
+                gid=entry.gid if attrs.gid is None else attrs.gid,
+            )
+        return entries
+
+
+def _hostname_from(name: str) -> str:
+    host = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+    return host[:63] or "studio"
+
+
+def _remove_subtree(entries: dict[str, Entry], path: str) -> None:
+    if path == "/":
+        return
+    entries.pop(path, None)
+    prefix = path + "/"
+    for key in [k for k in entries if k.startswith(prefix)]:
+        del entries[key]
+
+
+def _ensure_parents(entries: dict[str, Entry], path: str) -> None:
+    for ancestor in ancestors(path):
+        existing = entries.get(ancestor)
+        if existing is None or existing.kind != DIR:
+            entries[ancestor] = Entry(ancestor, DIR, 0o755)
+
+
+def _walk_overlay(directory: Path, image_dir: str, base: dict[str, Entry], entries: dict[str, Entry]) -> None:
+    """Add the overlay's files and folders. Host symlinks are never followed (symlinks live in overlay.toml)."""
+    prefix = "" if image_dir == "/" else image_dir
+    with os.scandir(directory) as scan:
+        for item in scan:
+            path = f"{prefix}/{item.name}"
+            st = item.stat(follow_symlinks=False)
+            below = base.get(path)
+            if stat.S_ISDIR(st.st_mode):
+                if path not in entries or entries[path].kind != DIR:
+                    _remove_subtree(entries, path)
+                    entries[path] = (below if below is not None and below.kind == DIR
+                                     else Entry(path, DIR, 0o755, mtime=int(st.st_mtime)))
+                _walk_overlay(Path(item.path), path, base, entries)
+            elif stat.S_ISREG(st.st_mode):
+                if below is not None and below.kind == FILE:
+                    mode, uid, gid = below.mode, below.uid, below.gid
+                else:
+                    mode, uid, gid = (0o755 if st.st_mode & 0o100 else 0o644), 0, 0
+                if path in entries and entries[path].kind == DIR:
+                    _remove_subtree(entries, path)
+                entries[path] = Entry(path, FILE, mode, uid, gid, st.st_size, int(st.st_mtime), source=Path(item.path))

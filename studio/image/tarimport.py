@@ -1,0 +1,176 @@
+"""Safe import of a root filesystem tarball into an index plus the object store.
+
+Nothing is ever extracted onto the host filesystem: members become index
+entries keyed by normalized image paths, and file contents go to the
+content-addressed store. A tarball that tries to reach outside its root
+(absolute names, '..', a path through a symlink, a hard link to something not
+in the archive, a symlink climbing above '/') is refused as a whole, naming
+the member, so a project is never built on a half-trusted base.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import stat
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from studio.errors import StudioError
+from studio.image.entry import DIR, FILE, SYMLINK, Entry, ancestors, parent
+from studio.image.store import ObjectStore
+
+# ELF e_machine values worth naming in a refusal.
+_ELF_MACHINES = {3: "x86", 62: "x86_64", 40: "armhf", 183: "aarch64", 243: "riscv64", 21: "ppc64le", 22: "s390x"}
+
+
+class UnsafeTarball(StudioError):
+    pass
+
+
+class WrongArchitecture(StudioError):
+    pass
+
+
+@dataclass
+class ImportResult:
+    entries: dict[str, Entry]
+    arch: str
+    notes: list[str] = field(default_factory=list)
+
+
+Progress = Callable[[str, float], None]
+
+
+def import_tarball(tarball: Path, store: ObjectStore, progress: Progress | None = None) -> ImportResult:
+    report = progress or (lambda message, fraction: None)
+    tarball = Path(tarball)
+    total = tarball.stat().st_size or 1
+    entries: dict[str, Entry] = {"/": Entry("/", DIR, 0o755)}
+    notes: list[str] = []
+    try:
+        with open(tarball, "rb") as raw, tarfile.open(fileobj=raw, mode="r:*") as tar:
+            for member in tar:
+                _add_member(tar, member, entries, store, notes)
+                report(f"importing {member.name}", min(0.99, raw.tell() / total))
+    except tarfile.TarError as err:
+        raise StudioError(f"{tarball.name} is not a readable tar archive ({err}).") from err
+    except (EOFError, OSError) as err:
+        raise StudioError(f"{tarball.name} is truncated or corrupt ({err}).") from err
+    arch = detect_arch(entries, store, tarball.name)
+    report("imported", 1.0)
+    return ImportResult(entries, arch, notes)
+
+
+def _image_path(name: str) -> str:
+    """The normalized image path of a member name, or raise if it escapes the root."""
+    if name.startswith("/"):
+        raise UnsafeTarball(f"member {name!r} has an absolute name; a rootfs tarball must use relative names.")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UnsafeTarball(f"member {name!r} contains '..' and would write outside the image root.")
+    return "/" + "/".join(parts)
+
+
+def _add_member(tar: tarfile.TarFile, member: tarfile.TarInfo, entries: dict[str, Entry],
+                store: ObjectStore, notes: list[str]) -> None:
+    path = _image_path(member.name)
+    for ancestor in ancestors(path):
+        existing = entries.get(ancestor)
+        if existing is not None and existing.kind == SYMLINK:
+            raise UnsafeTarball(
+                f"member {member.name!r} lies under {ancestor}, which is a symlink "
+                f"(to {existing.target!r}); writing through it could escape the image root."
+            )
+    common = dict(mode=stat.S_IMODE(member.mode), uid=member.uid, gid=member.gid, mtime=int(member.mtime))
+    if member.isdir():
+        entry = Entry(path, DIR, **common)
+    elif member.isreg():
+        handle = tar.extractfile(member)
+        data = handle.read() if handle else b""
+        entry = Entry(path, FILE, size=len(data), sha256=store.add(data), **common)
+    elif member.issym():
+        target = member.linkname
+        if not target.startswith("/") and _climbs(parent(path), target):
+            raise UnsafeTarball(f"symlink {member.name!r} -> {target!r} points above the image root.")
+        entry = Entry(path, SYMLINK, target=target, size=len(target.encode()), **common)
+    elif member.islnk():
+        source = entries.get(_image_path(member.linkname))
+        if source is None or source.kind != FILE:
+            raise UnsafeTarball(
+                f"hard link {member.name!r} -> {member.linkname!r} does not point to a file "
+                "earlier in the archive."
+            )
+        # v86 has no hard links: each name becomes its own regular file.
+        entry = source.evolve(path=path, **common)
+    else:
+        kind = "device node" if (member.ischr() or member.isblk()) else "FIFO" if member.isfifo() else "special file"
+        notes.append(f"skipped {kind} {path} (the guest's /dev comes from devtmpfs)")
+        return
+    if path == "/" and entry.kind != DIR:
+        raise UnsafeTarball(f"member {member.name!r} would replace the image root with a {entry.kind}.")
+    _ensure_parents(path, entries)
+    old = entries.get(path)
+    if old is not None and old.kind == DIR and entry.kind != DIR:
+        prefix = path + "/"
+        for key in [k for k in entries if k.startswith(prefix)]:
+            del entries[key]
+    entries[path] = entry
+
+
+def _climbs(directory: str, target: str) -> bool:
+    """True when a relative symlink target walks above '/' from `directory`."""
+    depth = len([p for p in directory.split("/") if p])
+    for part in target.split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif part not in ("", "."):
+            depth += 1
+    return False
+
+
+def _ensure_parents(path: str, entries: dict[str, Entry]) -> None:
+    for ancestor in ancestors(path):
+        if ancestor not in entries:
+            entries[ancestor] = Entry(ancestor, DIR, 0o755)
+
+
+def resolve(entries: dict[str, Entry], path: str, hops: int = 16) -> Entry | None:
+    """Follow symlinks inside the image (never on the host)."""
+    entry = entries.get(path)
+    while entry is not None and entry.kind == SYMLINK and hops > 0:
+        target = entry.target if entry.target.startswith("/") else posixpath.join(parent(entry.path), entry.target)
+        entry = entries.get(posixpath.normpath(target) if target != "/" else "/")
+        hops -= 1
+    return entry
+
+
+def detect_arch(entries: dict[str, Entry], store: ObjectStore, source_name: str) -> str:
+    """The image's architecture from /etc/apk/arch, else from the ELF header of /bin/sh."""
+    arch = ""
+    arch_entry = resolve(entries, "/etc/apk/arch")
+    if arch_entry is not None and arch_entry.kind == FILE:
+        arch = store.read(arch_entry.sha256).decode(errors="replace").strip()
+    else:
+        for candidate in ("/bin/busybox", "/bin/sh"):
+            elf = resolve(entries, candidate)
+            if elf is not None and elf.kind == FILE:
+                head = store.read(elf.sha256)[:20]
+                if head[:4] == b"\x7fELF":
+                    arch = _ELF_MACHINES.get(int.from_bytes(head[18:20], "little"), "unknown")
+                    break
+    if not arch:
+        raise WrongArchitecture(
+            f"{source_name}: cannot tell the architecture (no /etc/apk/arch and no ELF /bin/sh). "
+            "Use an Alpine minirootfs for x86 (32-bit), e.g. alpine-minirootfs-3.19.4-x86.tar.gz."
+        )
+    if arch != "x86":
+        suggestion = source_name.replace(arch, "x86") if arch in source_name else "alpine-minirootfs-<version>-x86.tar.gz"
+        raise WrongArchitecture(
+            f"{source_name} is a {arch} image, but v86 boots 32-bit x86 only. "
+            f"Pick the x86 minirootfs instead: {suggestion} (or `--base alpine:3.19`)."
+        )
+    return arch
