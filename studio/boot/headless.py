@@ -67,8 +67,9 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
         session.stop()
         view.close()
         view.setPage(None)
-        session.deleteLater()
+        session.close()
         view.deleteLater()
+        session.deleteLater()
 
 
 def _failed(reason: str, session, output: str = "") -> HeadlessResult:

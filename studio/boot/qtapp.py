@@ -16,8 +16,13 @@ def prepare_environment(headless: bool) -> None:
         # Chromium refuses to run its sandbox as root.
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
     flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    extra = []
     if "--disable-gpu" not in flags and (headless or not os.environ.get("DISPLAY")):
-        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (flags + " --disable-gpu").strip()
+        extra.append("--disable-gpu")
+    if headless and "--log-level" not in flags:
+        extra.append("--log-level=3")  # Chromium's dbus/GL chatter is noise without a desktop
+    if extra:
+        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = " ".join([flags, *extra]).strip()
 
 
 def application(headless: bool = False):

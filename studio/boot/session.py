@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import shiboken6
+
 from PySide6.QtCore import QObject, QUrl, Signal, Slot
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineSettings
@@ -61,10 +63,12 @@ class BootSession(QObject):
         self.console = Console(prompt=prompt)
         self.page_ready = False
         self.page_log: list[str] = []
-        self.profile = QWebEngineProfile(self)  # off the record: nothing persists between runs
+        # Off the record: nothing persists between runs. Not a Qt child of the session, because the
+        # page must be deleted before its profile (close() does that in order).
+        self.profile = QWebEngineProfile()
         self.handler = StudioSchemeHandler(self)
         self.profile.installUrlSchemeHandler(SCHEME, self.handler)
-        self.page = _Page(self.profile, self, self.page_log.append)
+        self.page = _Page(self.profile, None, self.page_log.append)
         settings = self.page.settings()
         settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanAccessClipboard, True)
         settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanPaste, True)
@@ -96,6 +100,13 @@ class BootSession(QObject):
         if self.state in (BOOTING, RUNNING):
             self.page.runJavaScript("studio.stop()")
             self._set_state(STOPPED)
+
+    def close(self) -> None:
+        """Stop the machine and release the page, then its profile."""
+        self.stop()
+        shiboken6.delete(self.page)
+        self.page = None
+        shiboken6.delete(self.profile)
 
     def type(self, text: str) -> None:
         """Send keystrokes to the guest's serial console."""
