@@ -181,8 +181,15 @@ def _run(cmd: list[str], report: Progress, stage: str, expected_lines: int = 0) 
 
 
 def main() -> int:
+    tty = sys.stdout.isatty()
+    shown = [-1]
+
     def show(message: str, fraction: float) -> None:
-        print(f"\r[{fraction * 100:5.1f}%] {message[:100]:<100}", end="", flush=True)
+        if tty:
+            print(f"\r[{fraction * 100:5.1f}%] {message[:100]:<100}", end="", flush=True)
+        elif int(fraction * 10) != shown[0]:  # logs get one line per tenth
+            shown[0] = int(fraction * 10)
+            print(f"[{fraction * 100:5.1f}%] {message[:100]}", flush=True)
 
     try:
         result = build(show)

@@ -1,0 +1,96 @@
+"""Test set-up: offscreen Qt with the studio:// scheme, throwaway caches, the real Alpine base.
+
+The tests use the real parts: the Alpine 3.19.4 minirootfs from ../shared/alpine, the guest
+kernel built by packaging/setup.sh, v86 from resources/web, QtWebEngine offscreen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_ALPINE = Path(os.environ.get("STUDIO_TEST_ALPINE_DIR", REPO.parent / "shared" / "alpine"))
+ALPINE_TARBALL = SHARED_ALPINE / "alpine-minirootfs-3.19.4-x86.tar.gz"
+
+# The kernel lives in the real user cache (built once by setup); everything else the tests
+# touch goes to a throwaway cache and data directory.
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from studio import kernel  # noqa: E402
+
+try:
+    os.environ.setdefault("STUDIO_KERNEL", str(kernel.find_kernel()))
+except kernel.KernelError:
+    pass  # boot tests fail with the KernelError message; the rest still run
+_SCRATCH = Path(tempfile.mkdtemp(prefix="studio-tests-"))
+os.environ["STUDIO_CACHE_DIR"] = str(_SCRATCH / "cache")
+os.environ["STUDIO_DATA_DIR"] = str(_SCRATCH / "data")
+os.environ.pop("STUDIO_ALPINE_MIRROR", None)
+
+
+def pytest_configure(config):
+    # QtWebEngine needs the scheme registered before the QApplication exists; create it here
+    # so pytest-qt's qapp fixture finds ours.
+    from studio.boot.qtapp import application
+
+    application(headless=True)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_SCRATCH, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def alpine_tarball() -> Path:
+    assert ALPINE_TARBALL.is_file(), f"the test base {ALPINE_TARBALL} is missing (../shared/alpine)"
+    expected = (SHARED_ALPINE / "SHA512SUMS").read_text().split()[0]
+    assert hashlib.sha512(ALPINE_TARBALL.read_bytes()).hexdigest() == expected
+    return ALPINE_TARBALL
+
+
+@pytest.fixture(scope="session")
+def alpine_mirror(alpine_tarball, tmp_path_factory) -> Path:
+    """A directory laid out like an Alpine release mirror, holding the shared tarball."""
+    root = tmp_path_factory.mktemp("mirror")
+    releases = root / "v3.19" / "releases" / "x86"
+    releases.mkdir(parents=True)
+    (releases / alpine_tarball.name).symlink_to(alpine_tarball)
+    return root
+
+
+@pytest.fixture(scope="session")
+def alpine_project(alpine_mirror, tmp_path_factory):
+    """A fresh project on alpine:3.19 (from the file:// mirror), shared by read-only tests."""
+    from studio.image import base
+    from studio.image.project import Project
+
+    directory = tmp_path_factory.mktemp("projects") / "alpine"
+    return Project.create(directory, base.parse_base("alpine:3.19", alpine_mirror.as_uri()))
+
+
+@pytest.fixture
+def new_project(alpine_mirror, tmp_path):
+    """A factory for fresh projects that a test may modify."""
+    from studio.image import base
+    from studio.image.project import Project
+
+    def make(name: str = "guest"):
+        return Project.create(tmp_path / name, base.parse_base("alpine:3.19", alpine_mirror.as_uri()))
+
+    return make
+
+
+def run_studio(*args: str, timeout: float = 180, env: dict | None = None):
+    """Run the real `studio` command in a child process."""
+    import subprocess
+
+    return subprocess.run(
+        [sys.executable, "-m", "studio.cli", *args], capture_output=True, text=True, timeout=timeout,
+        cwd=REPO, env={**os.environ, **(env or {})},
+    )
