@@ -75,6 +75,7 @@ def build(project: Project, out: Path | None = None, progress: Progress | None =
     wanted: set[str] = set()
     files = [e for e in entries.values() if e.kind == FILE]
     hashed = written = written_bytes = 0
+    shas: dict[str, str] = {}
     for i, entry in enumerate(files):
         if cancelled and cancelled():
             raise BuildCancelled("build cancelled")
@@ -86,16 +87,16 @@ def build(project: Project, out: Path | None = None, progress: Progress | None =
                 written += 1
                 written_bytes += entry.size
         else:
-            sha = hashes.lookup(entry.source)
+            sha = hashes.lookup(entry.source, entry.stamp)
             name = blob_name(sha) if sha else ""
             if not sha or name not in existing:
                 sha = _copy_hashing(entry.source, blobs)
-                hashes.store(entry.source, sha)
+                hashes.store(entry.source, entry.stamp, sha)
                 name = blob_name(sha)
                 hashed += 1
                 written += 1
                 written_bytes += entry.size
-        entries[entry.path] = entry.evolve(sha256=sha)
+        shas[entry.path] = sha
         existing.add(name)
         wanted.add(name)
         if i % 256 == 0:
@@ -106,7 +107,7 @@ def build(project: Project, out: Path | None = None, progress: Progress | None =
     hashes.save()
 
     total = sum(e.size for e in entries.values() if e.kind == FILE)
-    fs = {"fsroot": _tree(entries), "version": FS_VERSION, "size": total}
+    fs = {"fsroot": _tree(entries, shas), "version": FS_VERSION, "size": total}
     _write_if_changed(out / "fs.json", json.dumps(fs, separators=(",", ":")))
     _write_if_changed(out / "boot.json", json.dumps(boot_config(project), indent=2))
     report("build finished", 1.0)
@@ -118,7 +119,7 @@ def boot_config(project: Project) -> dict:
     return {"cmdline": cmdline, "memory_mb": project.boot.memory_mb, "name": project.name}
 
 
-def _tree(entries: dict[str, Entry]) -> list:
+def _tree(entries: dict[str, Entry], shas: dict[str, str]) -> list:
     children: dict[str, list[str]] = {}
     for path in entries:
         if path != "/":
@@ -131,13 +132,13 @@ def _tree(entries: dict[str, Entry]) -> list:
         elif e.kind == SYMLINK:
             extra = e.target
         else:
-            extra = blob_name(e.sha256)
+            extra = blob_name(shas[path])
         return [e.name, e.size if e.kind != DIR else 0, e.mtime, e.st_mode, e.uid, e.gid, extra]
 
     return [node(child) for child in sorted(children.get("/", ()))]
 
 
-def _copy_hashing(source: Path, blobs: Path) -> str:
+def _copy_hashing(source: str, blobs: Path) -> str:
     """Copy a file into blobs/ under its hash, reading it once."""
     digest = hashlib.sha256()
     tmp = blobs / f".incoming-{os.getpid()}"
@@ -169,19 +170,16 @@ class _HashCache:
         except (FileNotFoundError, ValueError):
             self.data = {}
 
-    @staticmethod
-    def _key(st: os.stat_result) -> list:
-        return [st.st_size, st.st_mtime_ns, st.st_ino]
-
-    def lookup(self, source: Path) -> str:
-        self.seen.add(str(source))
-        row = self.data.get(str(source))
-        if row and row[:3] == self._key(source.stat()):
+    def lookup(self, source: str, stamp) -> str:
+        """The cached hash of `source` if its (size, mtime_ns, inode) stamp is unchanged."""
+        self.seen.add(source)
+        row = self.data.get(source)
+        if row and tuple(row[:3]) == stamp:
             return row[3]
         return ""
 
-    def store(self, source: Path, sha: str) -> None:
-        self.data[str(source)] = self._key(source.stat()) + [sha]
+    def store(self, source: str, stamp, sha: str) -> None:
+        self.data[source] = [*stamp, sha]
         self.dirty = True
 
     def save(self) -> None:

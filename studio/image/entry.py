@@ -5,7 +5,6 @@ from __future__ import annotations
 import posixpath
 import stat
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 FILE = "file"
 DIR = "dir"
@@ -21,7 +20,8 @@ class Entry:
 
     `sha256` is the content hash of a file when known (always, for base files);
     `source` is where an overlay file's content lives on the host, None for base
-    content (which lives in the object store under `sha256`).
+    content (which lives in the object store under `sha256`); `stamp` is the overlay
+    file's (size, mtime_ns, inode), which tells a build whether its cached hash still holds.
     """
 
     path: str
@@ -33,7 +33,8 @@ class Entry:
     mtime: int = 0
     target: str = ""  # symlink target, as written
     sha256: str = ""
-    source: Path | None = None
+    source: str | None = None
+    stamp: tuple[int, int, int] | None = None
 
     @property
     def name(self) -> str:

@@ -196,7 +196,7 @@ class Project:
         for gone in self.meta.deleted:
             _remove_subtree(entries, gone)
         if self.overlay_dir.is_dir():
-            _walk_overlay(self.overlay_dir, "/", base, entries)
+            _walk_overlay(str(self.overlay_dir), "/", base, entries)
         for path, target in self.meta.symlinks.items():
             _remove_subtree(entries, path)
             _ensure_parents(entries, path)
@@ -234,7 +234,7 @@ def _ensure_parents(entries: dict[str, Entry], path: str) -> None:
             entries[ancestor] = Entry(ancestor, DIR, 0o755)
 
 
-def _walk_overlay(directory: Path, image_dir: str, base: dict[str, Entry], entries: dict[str, Entry]) -> None:
+def _walk_overlay(directory: str, image_dir: str, base: dict[str, Entry], entries: dict[str, Entry]) -> None:
     """Add the overlay's files and folders. Host symlinks are never followed (symlinks live in overlay.toml)."""
     prefix = "" if image_dir == "/" else image_dir
     with os.scandir(directory) as scan:
@@ -242,17 +242,20 @@ def _walk_overlay(directory: Path, image_dir: str, base: dict[str, Entry], entri
             path = f"{prefix}/{item.name}"
             st = item.stat(follow_symlinks=False)
             below = base.get(path)
+            current = entries.get(path)
             if stat.S_ISDIR(st.st_mode):
-                if path not in entries or entries[path].kind != DIR:
-                    _remove_subtree(entries, path)
+                if current is None or current.kind != DIR:
+                    if current is not None:
+                        _remove_subtree(entries, path)
                     entries[path] = (below if below is not None and below.kind == DIR
                                      else Entry(path, DIR, 0o755, mtime=int(st.st_mtime)))
-                _walk_overlay(Path(item.path), path, base, entries)
+                _walk_overlay(item.path, path, base, entries)
             elif stat.S_ISREG(st.st_mode):
                 if below is not None and below.kind == FILE:
                     mode, uid, gid = below.mode, below.uid, below.gid
                 else:
                     mode, uid, gid = (0o755 if st.st_mode & 0o100 else 0o644), 0, 0
-                if path in entries and entries[path].kind == DIR:
+                if current is not None and current.kind == DIR:
                     _remove_subtree(entries, path)
-                entries[path] = Entry(path, FILE, mode, uid, gid, st.st_size, int(st.st_mtime), source=Path(item.path))
+                entries[path] = Entry(path, FILE, mode, uid, gid, st.st_size, int(st.st_mtime), source=item.path,
+                                      stamp=(st.st_size, st.st_mtime_ns, st.st_ino))
