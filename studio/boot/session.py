@@ -102,7 +102,9 @@ class BootSession(QObject):
             self._set_state(STOPPED)
 
     def close(self) -> None:
-        """Stop the machine and release the page, then its profile."""
+        """Stop the machine and release the page, then its profile. Safe to call twice."""
+        if self.page is None:
+            return
         self.stop()
         shiboken6.delete(self.page)
         self.page = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -31,6 +33,11 @@ class BootPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
+
+    def release(self) -> None:
+        if self.view is not None:
+            shiboken6.delete(self.view)
+            self.view = None
 
 
 class MainWindow(QMainWindow):
@@ -208,6 +215,8 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(live)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        self.boot_pane.view.setPage(None)
+        # The view goes first: a view left without a page would make a default one that
+        # outlives its profile at exit.
+        self.boot_pane.release()
         self.session.close()
         super().closeEvent(event)

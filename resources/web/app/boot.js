@@ -58,7 +58,7 @@ term.attachCustomKeyEventHandler((e) => {
 });
 term.onData((data) => { if (emulator) emulator.serial0_send(data); });
 
-let ninep = { active: 0, files: 0, lastReport: 0 };
+let ninep = { active: 0, files: 0, lastReport: 0, since: 0, waited: 0 };
 
 window.studio = {
   // config: {cmdline, memory_mb, name}; the build is served under /build/.
@@ -66,7 +66,7 @@ window.studio = {
     this.stop();
     term.reset();
     bootStart = performance.now();
-    ninep = { active: 0, files: 0, lastReport: 0 };
+    ninep = { active: 0, files: 0, lastReport: 0, since: 0, waited: 0 };
     let firstByte = true;
     setStatus("Starting " + (config.name || "machine") + "…", 0);
     emulator = new V86({
@@ -95,15 +95,20 @@ window.studio = {
       setStatus("Booting…");
       send({ type: "milestone", name: "emulator-ready" });
     });
+    // 9p-read-start/end bracket a file's first read, i.e. its download: report how many
+    // and how long the guest waited on them.
     emulator.add_listener("9p-read-start", () => {
-      ninep.active++; ninep.files++;
+      if (ninep.active++ === 0) ninep.since = now();
+      ninep.files++;
       const t = now();
       if (t - ninep.lastReport > 100) {
         ninep.lastReport = t;
-        send({ type: "9p", active: ninep.active, files: ninep.files });
+        send({ type: "9p", active: ninep.active, files: ninep.files, waited_ms: ninep.waited });
       }
     });
-    emulator.add_listener("9p-read-end", () => { ninep.active--; });
+    emulator.add_listener("9p-read-end", () => {
+      if (--ninep.active === 0) ninep.waited += now() - ninep.since;
+    });
     emulator.add_listener("serial0-output-byte", (byte) => {
       if (firstByte) {
         firstByte = false;
@@ -132,6 +137,7 @@ window.studio = {
   type(text) { if (emulator) emulator.serial0_send(text); },
 
   focus() { term.focus(); },
+  stats() { return { files: ninep.files, waited_ms: ninep.waited }; },
   terminalText() {
     const buffer = term.buffer.active;
     const lines = [];
