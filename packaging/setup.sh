@@ -15,7 +15,7 @@ APT_PACKAGES=(
   # Python, Node.js, compilers
   python3 python3-venv python3-pip nodejs npm build-essential git ca-certificates
   # the guest kernel (ARCHITECTURE.md: linux-source-6.1, tinyconfig + packaging/kernel/studio.config)
-  linux-source-6.1 flex bison libelf-dev bc cpio xz-utils kmod
+  linux-source-6.1 flex bison libelf-dev bc cpio xz-utils kmod lz4
   # the emulated PC's BIOS
   seabios
   # QtWebEngine (offscreen and on a desktop)

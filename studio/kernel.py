@@ -133,7 +133,7 @@ def build(progress: Progress | None = None, jobs: int | None = None) -> KernelBu
     if target.bzimage.is_file():
         report("kernel already built", 1.0)
         return target
-    for tool in ("make", "gcc", "flex", "bison", "bc"):
+    for tool in ("make", "gcc", "flex", "bison", "bc", "lz4"):
         if shutil.which(tool) is None:
             raise KernelError(f"`{tool}` is missing: packaging/setup.sh installs the kernel build tools.")
     jobs = jobs or os.cpu_count() or 1
@@ -155,6 +155,7 @@ def build(progress: Progress | None = None, jobs: int | None = None) -> KernelBu
         staging = Path(tempfile.mkdtemp(prefix="staging-", dir=paths.cache_dir()))
         shutil.copy2(src / "arch/x86/boot/bzImage", staging / "bzImage")
         (staging / "config").write_text(config_text)
+        shutil.copy2(src / "System.map", staging / "System.map")  # names for initcall_debug addresses
         (staging / "version").write_text(f"{SOURCE_PACKAGE} {version}\n")
         target.directory.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, target.directory)  # atomic: a half-built kernel is never "cached"

@@ -132,7 +132,7 @@ class BootSession(QObject):
             total = event.get("total") or 0
             fraction = event["loaded"] / total if total else -1.0
             self.progress.emit(f"Loading {event.get('file', '')}", fraction)
-        elif kind == "9p":
+        elif kind == "9p" and self.state == BOOTING:
             self.progress.emit(f"Reading files over 9p ({event['files']} so far)", -1.0)
         elif kind == "milestone":
             self.milestone.emit(event["name"], event["t"] / 1000.0)
