@@ -18,9 +18,9 @@ new ResizeObserver(() => fit.fit()).observe(document.getElementById("terminal"))
 let bridge = null;
 let emulator = null;
 let bootStart = 0;
-let pending = "";          // serial output not yet sent to Python
+let outBytes = [];         // serial output not yet shown and sent to Python
 let flushTimer = null;
-const decoder = new TextDecoder("utf-8");
+let decoder = new TextDecoder("utf-8");
 const statusText = document.getElementById("status-text");
 const progressBar = document.getElementById("progress");
 
@@ -39,8 +39,12 @@ function setStatus(text, fraction) {
 
 function flushSerial() {
   flushTimer = null;
-  if (pending && bridge) { bridge.serial(pending, now()); }
-  pending = "";
+  if (!outBytes.length) return;
+  const text = decoder.decode(new Uint8Array(outBytes), { stream: true });
+  outBytes = [];
+  if (!text) return;
+  term.write(text);
+  if (bridge) bridge.serial(text, now());
 }
 
 // Copy and paste: Ctrl+Shift+C / Ctrl+Shift+V (plain Ctrl+C and Ctrl+V go to the guest).
@@ -67,6 +71,8 @@ window.studio = {
     term.reset();
     bootStart = performance.now();
     ninep = { active: 0, files: 0, lastReport: 0, since: 0, waited: 0 };
+    decoder = new TextDecoder("utf-8");
+    outBytes = [];
     let firstByte = true;
     setStatus("Starting " + (config.name || "machine") + "…", 0);
     emulator = new V86({
@@ -109,17 +115,16 @@ window.studio = {
     emulator.add_listener("9p-read-end", () => {
       if (--ninep.active === 0) ninep.waited += now() - ninep.since;
     });
+    // Bytes are batched and decoded once per flush: one xterm.js write per batch instead of
+    // one per byte keeps the page's main thread (which also runs v86) free for the emulator.
     emulator.add_listener("serial0-output-byte", (byte) => {
       if (firstByte) {
         firstByte = false;
         setStatus("Running");
         send({ type: "milestone", name: "first-output" });
       }
-      const text = decoder.decode(new Uint8Array([byte]), { stream: true });
-      if (!text) return;
-      term.write(text);
-      pending += text;
-      if (!flushTimer) flushTimer = setTimeout(flushSerial, 15);
+      outBytes.push(byte);
+      if (!flushTimer) flushTimer = setTimeout(flushSerial, 8);
     });
   },
 
