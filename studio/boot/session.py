@@ -12,6 +12,7 @@ from pathlib import Path
 import shiboken6
 
 from PySide6.QtCore import QObject, QUrl, Signal, Slot
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineSettings
 
@@ -114,6 +115,17 @@ class BootSession(QObject):
         """Send keystrokes to the guest's serial console."""
         self.page.runJavaScript(f"studio.type({json.dumps(text)})")
 
+    def copy(self) -> None:
+        """Copy the terminal's selection to the clipboard."""
+        self.page.runJavaScript(
+            "studio.selection()", 0, lambda text: text and QGuiApplication.clipboard().setText(text))
+
+    def paste(self) -> None:
+        """Paste the clipboard into the terminal (as typed input; bracketed when the guest asks)."""
+        text = QGuiApplication.clipboard().text()
+        if text:
+            self.page.runJavaScript(f"studio.paste({json.dumps(text)})")
+
     def focus_terminal(self) -> None:
         self.page.runJavaScript("studio.focus()")
 
@@ -140,6 +152,11 @@ class BootSession(QObject):
             self._fail(event.get("message", "the machine failed"))
         elif kind == "stopped":
             self._set_state(STOPPED)
+        elif kind == "copy":
+            if event.get("text"):
+                QGuiApplication.clipboard().setText(event["text"])
+        elif kind == "paste-request":
+            self.paste()
 
     def _on_serial(self, text: str, seconds: float) -> None:
         if self.state not in (BOOTING, RUNNING):

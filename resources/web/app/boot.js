@@ -48,16 +48,11 @@ function flushSerial() {
 }
 
 // Copy and paste: Ctrl+Shift+C / Ctrl+Shift+V (plain Ctrl+C and Ctrl+V go to the guest).
+// The clipboard itself is Python's (QClipboard): no browser clipboard permission is involved.
 term.attachCustomKeyEventHandler((e) => {
   if (e.type !== "keydown" || !e.ctrlKey || !e.shiftKey) return true;
-  if (e.code === "KeyC") {
-    if (term.hasSelection()) navigator.clipboard.writeText(term.getSelection());
-    return false;
-  }
-  if (e.code === "KeyV") {
-    navigator.clipboard.readText().then((text) => term.paste(text));
-    return false;
-  }
+  if (e.code === "KeyC") { send({ type: "copy", text: term.getSelection() }); return false; }
+  if (e.code === "KeyV") { send({ type: "paste-request" }); return false; }
   return true;
 });
 term.onData((data) => { if (emulator) emulator.serial0_send(data); });
@@ -142,6 +137,10 @@ window.studio = {
   type(text) { if (emulator) emulator.serial0_send(text); },
 
   focus() { term.focus(); },
+  paste(text) { term.paste(text); },
+  selection() { return term.getSelection(); },
+  selectAll() { term.selectAll(); },
+  size() { return { cols: term.cols, rows: term.rows }; },
   stats() { return { files: ninep.files, waited_ms: ninep.waited }; },
   terminalText() {
     const buffer = term.buffer.active;
