@@ -76,3 +76,14 @@ def test_terminal_follows_the_window_size(booted_window):
     assert wait_for(lambda: evaluate(window.session.page, "studio.size()")["cols"] > before["cols"], 10)
     after = evaluate(window.session.page, "studio.size()")
     assert after["rows"] > before["rows"]
+
+
+def test_first_run_creates_the_default_project(qapp, alpine_mirror, tmp_path, monkeypatch):
+    from studio.ui import app
+
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("STUDIO_ALPINE_MIRROR", alpine_mirror.as_uri())
+    project = app.open_or_create(None)
+    assert project.root == (tmp_path / "data" / "projects" / "default").resolve()
+    assert (project.overlay_dir / "etc" / "inittab").exists()
+    assert app.open_or_create(None).root == project.root  # the second run opens it
