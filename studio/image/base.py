@@ -8,7 +8,6 @@ opening a project never re-reads the tarball.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ from typing import Callable
 
 from studio import paths
 from studio.errors import StudioError
-from studio.fsutil import CHUNK, atomic_write
+from studio.fsutil import CHUNK, atomic_write, file_hash
 from studio.image.entry import Entry
 from studio.image.store import ObjectStore
 from studio.image.tarimport import import_tarball
@@ -78,21 +77,13 @@ def local_source(path: Path) -> BaseSource:
     path = Path(path).expanduser().resolve()
     if not path.is_file():
         raise StudioError(f"{path} does not exist. --base takes alpine:VERSION or a path to a rootfs .tar.gz.")
-    return BaseSource(f"file:{path.name}", path.name, sha512_file(path), local_path=str(path))
+    return BaseSource(f"file:{path.name}", path.name, file_hash(path, "sha512"), local_path=str(path))
 
 
 def parse_base(spec: str, mirror: str | None = None) -> BaseSource:
     if spec.startswith("alpine:"):
         return alpine_source(spec.split(":", 1)[1], mirror)
     return local_source(Path(spec))
-
-
-def sha512_file(path: Path) -> str:
-    digest = hashlib.sha512()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def cached_tarball(source: BaseSource) -> Path:
@@ -115,7 +106,7 @@ def fetch(source: BaseSource, progress: Progress | None = None, cancelled: Cance
                     shutil.copyfileobj(src, out)
             else:
                 _download(source.url, out, report, cancelled)
-        actual = sha512_file(tmp)
+        actual = file_hash(tmp, "sha512")
         if actual != source.sha512:
             where = source.url or source.local_path
             raise StudioError(
