@@ -67,7 +67,9 @@ def cmd_build(args) -> int:
 
 def cmd_boot(args) -> int:
     if not args.headless:
-        return cmd_gui(args)
+        from studio.ui.app import run_gui
+
+        return run_gui(Path(args.dir), boot=True)
     from studio.boot.headless import boot_headless
 
     result = boot_headless(Path(args.dir), args.run or [], args.expect, args.timeout, args.prompt)

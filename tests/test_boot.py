@@ -36,3 +36,10 @@ def test_commands_run_in_order_and_the_preset_mounts_work(new_project):
                         "--run", "/root/hello.sh", "--run", "mount | grep -c -E ' on /(proc|sys|tmp|run|dev/pts) '",
                         "--expect", r"hello from ordered\n5", "--timeout", "60")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_missing_kernel_is_reported_not_hung(alpine_project, tmp_path):
+    result = run_studio("boot", str(alpine_project.root), "--headless", "--timeout", "20",
+                        env={"STUDIO_KERNEL": str(tmp_path / "no-such-bzImage")})
+    assert result.returncode == 1
+    assert "Cannot boot" in result.stderr and "no-such-bzImage" in result.stderr

@@ -46,8 +46,9 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
     session.milestone.connect(lambda name, t: print(f"{name}: {t:.2f} s", file=log))
     try:
         session.load()
-        if not wait_for(lambda: session.page_ready or failure, 30):
-            return HeadlessResult(False, "the boot page did not load within 30 s:\n" + "\n".join(session.page_log))
+        if not wait_for(lambda: session.page_ready or failure, 30) or failure:
+            reason = failure[0] if failure else "the boot page did not load within 30 s"
+            return HeadlessResult(False, reason + "\n" + "\n".join(session.page_log))
         session.boot(project.build_dir, fsjson.boot_config(project))
         if not wait_for(lambda: "prompt" in session.console.milestones or failure, timeout):
             reason = failure[0] if failure else f"no shell prompt within {timeout:g} s"

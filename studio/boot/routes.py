@@ -66,6 +66,22 @@ def resolve(url_path: str, build_dir: Path | None) -> Path | str:
     raise RouteError(f"nothing is served at {path}")
 
 
+def missing_assets() -> list[str]:
+    """What the boot page needs but this machine lacks, each with what to do about it."""
+    problems = []
+    missing_npm = [f for f in sorted(NPM_FILES) if not (paths.WEB_DIR / "node_modules" / f).is_file()]
+    if missing_npm:
+        problems.append(f"the boot page's npm packages are missing ({', '.join(missing_npm)}): "
+                        "run packaging/setup.sh (or `npm ci` in resources/web)")
+    if not SEABIOS.is_file():
+        problems.append(f"{SEABIOS} is missing: install Debian's seabios package (packaging/setup.sh does)")
+    try:
+        kernel.find_kernel()
+    except kernel.KernelError as err:
+        problems.append(str(err))
+    return problems
+
+
 def _inside(root: Path, relative: str) -> Path:
     root = root.resolve()
     candidate = (root / relative).resolve()

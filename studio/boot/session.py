@@ -16,6 +16,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineSettings
 
+from studio.boot import routes
 from studio.boot.console import DEFAULT_PROMPT, Console
 from studio.boot.scheme import ORIGIN, SCHEME, StudioSchemeHandler
 
@@ -83,9 +84,14 @@ class BootSession(QObject):
 
     # -- commands ------------------------------------------------------------
     def load(self) -> None:
-        """Load the boot page (once); pageReady fires when its bridge is connected."""
+        """Load the boot page (once); pageReady fires when its bridge is connected,
+        `failed` says what is missing when the machine lacks a part."""
+        problems = routes.missing_assets()
+        if problems:
+            self._fail("Cannot boot: " + "; ".join(problems))
+            return
         self._set_state(LOADING)
-        self.page.load(QUrl(PAGE_URL))
+        self.page.load(QUrl(PAGE_URL + "?embedded=1"))
 
     def boot(self, build_dir: Path, boot_config: dict) -> None:
         """Boot the build in `build_dir` with `boot_config` (see studio.build.fsjson.boot_config)."""

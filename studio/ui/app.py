@@ -15,7 +15,7 @@ def default_project_dir() -> Path:
     return paths.data_dir() / "projects" / "default"
 
 
-def run_gui(project_dir: Path | None = None, headless: bool = False) -> int:
+def run_gui(project_dir: Path | None = None, headless: bool = False, boot: bool = False) -> int:
     from studio.boot.qtapp import application
 
     app = application(headless=headless)
@@ -31,6 +31,8 @@ def run_gui(project_dir: Path | None = None, headless: bool = False) -> int:
         QMessageBox.critical(window, "Image Studio", str(err))
         project = None
     window.set_project(project)
+    if project is not None and boot:
+        window.boot()  # waits for the page if it is still loading
     if project is not None and project_dir is None:
         window.statusBar().showMessage(f"Default project: {project.root}", 8000)
     return app.exec()

@@ -21,6 +21,9 @@ let bootStart = 0;
 let outBytes = [];         // serial output not yet shown and sent to Python
 let flushTimer = null;
 let decoder = new TextDecoder("utf-8");
+// Inside the studio the window's status bar reports progress; the page's own bar is for
+// standalone use (the exported bundle).
+if (new URLSearchParams(location.search).has("embedded")) document.getElementById("status").hidden = true;
 const statusText = document.getElementById("status-text");
 const progressBar = document.getElementById("progress");
 
