@@ -200,7 +200,8 @@ class Project:
         for path, target in self.meta.symlinks.items():
             _remove_subtree(entries, path)
             _ensure_parents(entries, path)
-            entries[path] = Entry(path, SYMLINK, 0o777, target=target, size=len(target.encode()))
+            entries[path] = Entry(path, SYMLINK, *inferred_attrs(SYMLINK, False, None), target=target,
+                                  size=len(target.encode()))
         for path, attrs in self.meta.attrs.items():
             entry = entries.get(path)
             if entry is None:
@@ -234,6 +235,17 @@ def _ensure_parents(entries: dict[str, Entry], path: str) -> None:
             entries[ancestor] = Entry(ancestor, DIR, 0o755)
 
 
+def inferred_attrs(kind: str, host_executable: bool, below: Entry | None) -> tuple[int, int, int]:
+    """(mode, uid, gid) an overlay entry gets when overlay.toml says nothing about it: a file or
+    folder replacing a base one of its kind keeps the base's; a new file is 0755 or 0644 by its
+    host executable bit, a new folder 0755, a symlink 0777; all owned by root."""
+    if below is not None and below.kind == kind:
+        return below.mode, below.uid, below.gid
+    if kind == FILE:
+        return (0o755 if host_executable else 0o644), 0, 0
+    return (0o777 if kind == SYMLINK else 0o755), 0, 0
+
+
 def _walk_overlay(directory: str, image_dir: str, base: dict[str, Entry], entries: dict[str, Entry]) -> None:
     """Add the overlay's files and folders. Host symlinks are never followed (symlinks live in overlay.toml)."""
     prefix = "" if image_dir == "/" else image_dir
@@ -248,13 +260,10 @@ def _walk_overlay(directory: str, image_dir: str, base: dict[str, Entry], entrie
                     if current is not None:
                         _remove_subtree(entries, path)
                     entries[path] = (below if below is not None and below.kind == DIR
-                                     else Entry(path, DIR, 0o755, mtime=int(st.st_mtime)))
+                                     else Entry(path, DIR, *inferred_attrs(DIR, False, None), mtime=int(st.st_mtime)))
                 _walk_overlay(item.path, path, base, entries)
             elif stat.S_ISREG(st.st_mode):
-                if below is not None and below.kind == FILE:
-                    mode, uid, gid = below.mode, below.uid, below.gid
-                else:
-                    mode, uid, gid = (0o755 if st.st_mode & 0o100 else 0o644), 0, 0
+                mode, uid, gid = inferred_attrs(FILE, bool(st.st_mode & 0o100), below)
                 if current is not None and current.kind == DIR:
                     _remove_subtree(entries, path)
                 entries[path] = Entry(path, FILE, mode, uid, gid, st.st_size, int(st.st_mtime), source=item.path,

@@ -1,0 +1,159 @@
+"""A project open for editing (Qt-free): the image state, contents of unsaved edits, saving,
+autosave and crash recovery, and picking up changes made on disk by other programs.
+
+Unsaved file contents (typed in an editor, dropped from the desktop) live in
+PROJECT/.studio/objects/, named by their SHA-256, until a save copies them into the overlay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from studio.fsutil import CHUNK, atomic_write
+from studio.image import save as saving
+from studio.image.entry import FILE, Entry
+from studio.image.project import Project
+from studio.image.state import Change, ImageState
+from studio.image.store import ObjectStore
+
+AUTOSAVE = "autosave.json"
+
+
+def _encode(entry: Entry | None):
+    if entry is None:
+        return None
+    return [entry.path, entry.kind, entry.mode, entry.uid, entry.gid, entry.size, entry.mtime,
+            entry.target, entry.sha256, entry.source]
+
+
+def _decode(row) -> Entry | None:
+    if row is None:
+        return None
+    path, kind, mode, uid, gid, size, mtime, target, sha, source = row
+    return Entry(path, kind, mode, uid, gid, size, mtime, target, sha, source)
+
+
+class ImageDocument:
+    def __init__(self, project: Project):
+        self.project = project
+        self.interrupted_save_finished = saving.recover(project)
+        self.index = project.base_index()
+        self.state = ImageState(project.merged(self.index), self.index.entries)
+        self.saved: dict[str, Entry] = dict(self.state.entries)
+        self.store = ObjectStore()
+        self.pending_dir = project.root / saving.STUDIO_DIR / "objects"
+
+    @classmethod
+    def open(cls, root: Path) -> "ImageDocument":
+        return cls(Project.open(root))
+
+    # -- contents ---------------------------------------------------------------------
+    def _pending(self, sha: str) -> Path:
+        return self.pending_dir / sha
+
+    def store_bytes(self, data: bytes) -> tuple[str, int, str]:
+        """Keep new content for an unsaved edit; returns (source, size, sha256)."""
+        sha = hashlib.sha256(data).hexdigest()
+        target = self._pending(sha)
+        if not target.exists():
+            atomic_write(target, data, mode=0o444)
+        return str(target), len(data), sha
+
+    def store_file(self, host_path: Path) -> tuple[str, int, str]:
+        """Copy a host file in (reading it once); returns (source, size, sha256)."""
+        self.pending_dir.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        tmp = self.pending_dir / f".incoming-{os.getpid()}"
+        size = 0
+        with open(host_path, "rb") as src, open(tmp, "wb") as dst:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+                size += len(chunk)
+        sha = digest.hexdigest()
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, self._pending(sha))
+        return str(self._pending(sha)), size, sha
+
+    def read_bytes(self, path: str) -> bytes:
+        entry = self.state.entry(path)
+        if entry is None or entry.kind != FILE:
+            raise KeyError(path)
+        if entry.source is not None:
+            return Path(entry.source).read_bytes()
+        return self.store.read(entry.sha256)
+
+    # -- saving -----------------------------------------------------------------------
+    def changed_paths(self) -> list[str]:
+        now, then = self.state.entries, self.saved
+        return [p for p in now.keys() | then.keys() if now.get(p) != then.get(p)]
+
+    def is_dirty(self) -> bool:
+        return bool(self.changed_paths())
+
+    def save(self) -> saving.SavePlan:
+        done = saving.save(self.project, self.state.entries, self.index.entries)
+        # The contents now live in the overlay: point entries there (nothing a view shows changes).
+        for path, _source, _mode in done.writes:
+            entry = self.state.entries[path]
+            host = self.project.overlay_path(path)
+            st = host.stat()
+            self.state.entries[path] = entry.evolve(source=str(host), stamp=(st.st_size, st.st_mtime_ns, st.st_ino))
+        self.saved = dict(self.state.entries)
+        self.discard_autosave()
+        return done
+
+    # -- autosave and recovery ------------------------------------------------------------
+    @property
+    def autosave_path(self) -> Path:
+        return self.project.root / saving.STUDIO_DIR / AUTOSAVE
+
+    def autosave(self) -> int:
+        """Record unsaved changes beside the project; returns how many paths they touch."""
+        changed = self.changed_paths()
+        if not changed:
+            self.discard_autosave()
+            return 0
+        data = {"format": 1, "changes": {p: _encode(self.state.entries.get(p)) for p in changed}}
+        atomic_write(self.autosave_path, json.dumps(data))
+        return len(changed)
+
+    def has_recovery(self) -> bool:
+        return self.autosave_path.exists()
+
+    def recovery_change(self) -> Change:
+        """The unsaved changes of a session that ended without saving, as one change to apply."""
+        data = json.loads(self.autosave_path.read_text())
+        after = {p: _decode(row) for p, row in data["changes"].items()}
+        after = {p: e for p, e in after.items()
+                 if e is None or e.kind != FILE or e.source is None or os.path.exists(e.source)}
+        before = {p: self.state.entries.get(p) for p in after}
+        return Change("Recover unsaved changes", before, after)
+
+    def discard_autosave(self) -> None:
+        self.autosave_path.unlink(missing_ok=True)
+
+    # -- changes made on disk -----------------------------------------------------------
+    def disk_change(self) -> Change | None:
+        """What differs between the saved state and the project on disk now (an external
+        editor, a git checkout), as a change from the current state; None if nothing."""
+        self.project.meta = type(self.project.meta).load(self.project.root / "overlay.toml")
+        on_disk = self.project.merged(self.index)
+        paths = [p for p in on_disk.keys() | self.saved.keys() if on_disk.get(p) != self.saved.get(p)]
+        if not paths:
+            return None
+        self.saved.update({p: on_disk[p] for p in paths if p in on_disk})
+        for p in paths:
+            if p not in on_disk:
+                self.saved.pop(p, None)
+        return Change("Changes on disk", {p: self.state.entries.get(p) for p in paths},
+                      {p: on_disk.get(p) for p in paths})
+
+    def close(self) -> None:
+        """Forget unsaved contents that no autosave refers to."""
+        if not self.has_recovery():
+            shutil.rmtree(self.pending_dir, ignore_errors=True)
