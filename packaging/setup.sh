@@ -18,6 +18,8 @@ APT_PACKAGES=(
   linux-source-6.1 flex bison libelf-dev bc cpio xz-utils kmod lz4
   # the emulated PC's BIOS
   seabios
+  # BusyBox, to check init scripts with the shell Alpine runs (ash)
+  busybox
   # QtWebEngine (offscreen and on a desktop)
   libegl1 libgl1 libx11-6 libx11-xcb1 libxcomposite1 libxdamage1 libxext6 libxfixes3 libxrandr2 libxtst6
   libasound2 libbrotli1 libdbus-1-3 libfontconfig1 libfreetype6 libgbm1 libglib2.0-0 libnspr4 libnss3

@@ -85,6 +85,47 @@ def cmd_boot(args) -> int:
     return 0
 
 
+def cmd_add(args) -> int:
+    from studio.image import edits, inject
+    from studio.image.document import ImageDocument
+
+    doc = ImageDocument.open(Path(args.dir))
+    mode = int(args.mode, 8) if args.mode else None
+    progress = _ProgressLine()
+    try:
+        entries = inject.collect(doc, [Path(s) for s in args.sources], args.to, mode, progress)
+    finally:
+        progress.done()
+    clashes = inject.conflicts(doc.state, entries)
+    if clashes and not args.replace:
+        shown = "\n  ".join(clashes[:10]) + ("\n  …" if len(clashes) > 10 else "")
+        print(f"error: these already exist in the image (use --replace to overwrite them):\n  {shown}",
+              file=sys.stderr)
+        doc.close()
+        return 1
+    change = edits.add_entries(doc.state, entries, "Add files", replace=args.replace)
+    doc.state.apply(change)
+    doc.save()
+    doc.close()
+    files = sum(1 for e in entries if e.kind == "file")
+    print(f"added {files} files ({len(entries)} entries) under {args.to}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from studio.image.checks import ERROR, check_image
+    from studio.image.document import ImageDocument
+
+    doc = ImageDocument.open(Path(args.dir))
+    findings = check_image(doc)
+    for finding in findings:
+        print(finding)
+    errors = sum(1 for f in findings if f.severity == ERROR)
+    warnings = len(findings) - errors
+    print(f"{errors} errors, {warnings} warnings")
+    return 1 if errors else 0
+
+
 def cmd_kernel(args) -> int:
     from studio import kernel
 
@@ -125,6 +166,18 @@ def parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open a project in the window")
     gui.add_argument("dir", nargs="?")
     gui.set_defaults(func=cmd_gui)
+
+    add = sub.add_parser("add", help="add host files or folders into the image (like a drop)")
+    add.add_argument("dir")
+    add.add_argument("sources", nargs="+", metavar="FILE_OR_FOLDER")
+    add.add_argument("--to", required=True, metavar="/path/in/image", help="the image folder to add into")
+    add.add_argument("--mode", help="octal mode for the added files (default: keep the executable bit)")
+    add.add_argument("--replace", action="store_true", help="overwrite files that already exist")
+    add.set_defaults(func=cmd_add)
+
+    check = sub.add_parser("check", help="report inittab, init script and architecture problems")
+    check.add_argument("dir")
+    check.set_defaults(func=cmd_check)
 
     kern = sub.add_parser("kernel", help="build the guest kernel (once; cached)")
     kern.set_defaults(func=cmd_kernel)

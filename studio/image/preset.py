@@ -41,7 +41,53 @@ mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 hostname -F /etc/hostname
 """
 
+SERIAL_GETTY = """\
+# /etc/inittab for BusyBox init: a login prompt on the serial console (Image Studio preset).
+
+::sysinit:/etc/init.d/rcS
+ttyS0::respawn:/sbin/getty -L 115200 ttyS0 vt100
+
+::ctrlaltdel:/sbin/reboot
+::shutdown:/bin/umount -a -r
+"""
+
+ALPINE_OPENRC = """\
+# /etc/inittab: Alpine's OpenRC boot, with a getty on the serial console. Needs the openrc package.
+
+::sysinit:/sbin/openrc sysinit
+::sysinit:/sbin/openrc boot
+::wait:/sbin/openrc default
+
+# The studio's console is the serial port.
+ttyS0::respawn:/sbin/getty -L 115200 ttyS0 vt100
+
+::ctrlaltdel:/sbin/reboot
+::shutdown:/sbin/openrc shutdown
+"""
+
+# name -> (inittab text, program it needs in the image, or '')
+INITTAB_PRESETS = {
+    "Serial root shell": (INITTAB, ""),
+    "Serial getty with login": (SERIAL_GETTY, ""),
+    "Alpine OpenRC": (ALPINE_OPENRC, "/sbin/openrc"),
+}
+
 RCS_PATH = "/etc/init.d/rcS"
+
+# Snippets the script editor offers, by name.
+SCRIPT_TEMPLATES = {
+    "Mount filesystems": (
+        "mount -t proc proc /proc\n"
+        "mount -t sysfs sysfs /sys\n"
+        "mkdir -p /dev/pts && mount -t devpts devpts /dev/pts\n"
+        "mount -t tmpfs -o mode=1777 tmpfs /tmp\n"
+    ),
+    "Set hostname": "hostname -F /etc/hostname\n",
+    "Start a program at boot": (
+        "# Start a program in the background at boot; its output goes to /var/log/myprogram.log\n"
+        "/usr/local/bin/myprogram >/var/log/myprogram.log 2>&1 &\n"
+    ),
+}
 
 
 def apply_serial_console(project, index: BaseIndex) -> None:
