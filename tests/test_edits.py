@@ -66,6 +66,12 @@ class Recorder:
     def about_to_reset(self):
         pass
 
+    def change_started(self):
+        pass
+
+    def change_finished(self):
+        pass
+
     def reset(self):
         self.rows = {k: list(v) for k, v in self.state.rows.items()}
 

@@ -42,6 +42,8 @@ class Observer(Protocol):
     def row_changed(self, path: str) -> None: ...
     def about_to_reset(self) -> None: ...
     def reset(self) -> None: ...
+    def change_started(self) -> None: ...
+    def change_finished(self) -> None: ...
 
 
 def _name(path: str) -> str:
@@ -108,6 +110,15 @@ class ImageState:
 
     # -- edits ------------------------------------------------------------------------
     def apply(self, change: Change) -> None:
+        for o in self.observers:
+            o.change_started()
+        try:
+            self._apply(change)
+        finally:
+            for o in self.observers:
+                o.change_finished()
+
+    def _apply(self, change: Change) -> None:
         bulk = len(change) > BULK
         observers = [] if bulk else self.observers
         if bulk:
