@@ -31,6 +31,7 @@ except kernel.KernelError:
 _SCRATCH = Path(tempfile.mkdtemp(prefix="studio-tests-"))
 os.environ["STUDIO_CACHE_DIR"] = str(_SCRATCH / "cache")
 os.environ["STUDIO_DATA_DIR"] = str(_SCRATCH / "data")
+os.environ["XDG_CONFIG_HOME"] = str(_SCRATCH / "config")  # QSettings (recent projects)
 os.environ.pop("STUDIO_ALPINE_MIRROR", None)
 
 

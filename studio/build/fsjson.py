@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +62,9 @@ def blob_name(sha256: str) -> str:
 
 
 def build(project: Project, out: Path | None = None, progress: Progress | None = None,
-          cancelled: Cancelled | None = None, store: ObjectStore | None = None) -> BuildResult:
+          cancelled: Cancelled | None = None, store: ObjectStore | None = None,
+          entries: dict[str, Entry] | None = None) -> BuildResult:
+    """Build `entries` (default: the project as saved on disk; the GUI passes its edited state)."""
     started = time.perf_counter()
     report = progress or (lambda message, fraction: None)
     out = Path(out) if out else project.build_dir
@@ -69,7 +72,7 @@ def build(project: Project, out: Path | None = None, progress: Progress | None =
     blobs.mkdir(parents=True, exist_ok=True)
     store = store or ObjectStore()
 
-    entries = project.merged()
+    entries = dict(entries) if entries is not None else project.merged()
     hashes = _HashCache(out / HASH_CACHE)
     existing = set(os.listdir(blobs))
     wanted: set[str] = set()
@@ -79,11 +82,18 @@ def build(project: Project, out: Path | None = None, progress: Progress | None =
     for i, entry in enumerate(files):
         if cancelled and cancelled():
             raise BuildCancelled("build cancelled")
-        if entry.source is None:
+        if entry.source is None:  # base content, in the object store
             sha = entry.sha256
             name = blob_name(sha)
             if name not in existing:
                 store.link_or_copy(sha, blobs / name)
+                written += 1
+                written_bytes += entry.size
+        elif entry.sha256:  # an unsaved edit's content: hash known, file immutable
+            sha = entry.sha256
+            name = blob_name(sha)
+            if name not in existing:
+                shutil.copyfile(entry.source, blobs / name)
                 written += 1
                 written_bytes += entry.size
         else:

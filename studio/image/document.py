@@ -37,6 +37,10 @@ def _decode(row) -> Entry | None:
     return Entry(path, kind, mode, uid, gid, size, mtime, target, sha, source)
 
 
+def _same_visible(a: Entry, b: Entry) -> bool:
+    return (a.kind, a.mode, a.uid, a.gid, a.size, a.target) == (b.kind, b.mode, b.uid, b.gid, b.size, b.target)
+
+
 class ImageDocument:
     def __init__(self, project: Project):
         self.project = project
@@ -97,12 +101,14 @@ class ImageDocument:
 
     def save(self) -> saving.SavePlan:
         done = saving.save(self.project, self.state.entries, self.index.entries)
-        # The contents now live in the overlay: point entries there (nothing a view shows changes).
-        for path, _source, _mode in done.writes:
-            entry = self.state.entries[path]
-            host = self.project.overlay_path(path)
-            st = host.stat()
-            self.state.entries[path] = entry.evolve(source=str(host), stamp=(st.st_size, st.st_mtime_ns, st.st_ino))
+        # The project now loads back as the state. Take the loaded entries where they differ only
+        # in where their content lives (the overlay now) and host details, so that what is "saved"
+        # is exactly what the disk holds and later changes on disk can be told apart.
+        fresh = self.project.merged(self.index)
+        for path, entry in fresh.items():
+            mine = self.state.entries.get(path)
+            if mine is not None and mine != entry and _same_visible(mine, entry):
+                self.state.entries[path] = entry
         self.saved = dict(self.state.entries)
         self.discard_autosave()
         return done
@@ -152,6 +158,35 @@ class ImageDocument:
                 self.saved.pop(p, None)
         return Change("Changes on disk", {p: self.state.entries.get(p) for p in paths},
                       {p: on_disk.get(p) for p in paths})
+
+    def export(self, path: str, destination: Path) -> int:
+        """Copy an image file or folder out to the host folder `destination`; returns files written.
+        Symlinks are recreated as symlinks; modes are kept (owners are not: that needs root)."""
+        destination = Path(destination)
+        top = self.state.entry(path)
+        if top is None:
+            raise KeyError(path)
+        cut = len(path.rsplit("/", 1)[0])
+        written = 0
+        for p in self.state.subtree(path):
+            entry = self.state.entries[p]
+            host = destination / p[cut:].lstrip("/")
+            if entry.kind == "dir":
+                host.mkdir(parents=True, exist_ok=True)
+            elif entry.kind == "symlink":
+                host.parent.mkdir(parents=True, exist_ok=True)
+                if host.is_symlink() or host.exists():
+                    host.unlink()
+                os.symlink(entry.target, host)
+            else:
+                host.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(host, self.read_bytes(p), mode=entry.mode & 0o777)
+                written += 1
+        for p in reversed(self.state.subtree(path)):
+            entry = self.state.entries[p]
+            if entry.kind == "dir":
+                os.chmod(destination / p[cut:].lstrip("/"), entry.mode & 0o777 | 0o700)
+        return written
 
     def close(self) -> None:
         """Forget unsaved contents that no autosave refers to."""

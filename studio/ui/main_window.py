@@ -1,67 +1,69 @@
-"""The main window: a boot pane with the guest's terminal, Boot / Stop / Reboot, progress and status."""
+"""The main window: the rootfs tree (left), the machine and editors (tabs), problems (bottom);
+Boot / Stop / Reboot; project open, save, recent, autosave and recovery."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import shiboken6
-
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QStyle, QToolBar, QVBoxLayout, QWidget,
+    QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
+    QStyle, QTabWidget, QToolBar, QWidget,
 )
 
 from studio.boot.session import BOOTING, RUNNING, BootSession
 from studio.build import fsjson
 from studio.errors import StudioError
+from studio.image.checks import check_image
+from studio.image.document import ImageDocument
 from studio.image.project import Project
+from studio.ui.boot_pane import BootPane
+from studio.ui.commands import EditCommand
+from studio.ui.disk_watch import DiskWatcher
+from studio.ui.inittab_editor import InittabEditor
+from studio.ui.text_editor import FileEditor, is_text
+from studio.ui.tree_panel import ImageEditor, TreePanel
 from studio.ui.worker import Task
 
 MILESTONE_LABELS = {"first-kernel-line": "kernel", "init": "init", "prompt": "shell"}
-
-
-class BootPane(QWidget):
-    """The live machine: the boot page (v86 + xterm.js) in a web view, with a terminal context menu."""
-
-    def __init__(self, session: BootSession, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.session = session
-        self.view = QWebEngineView(self)
-        self.view.setPage(session.page)
-        self.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.view.customContextMenuRequested.connect(self._context_menu)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view)
-
-    def _context_menu(self, position) -> None:
-        menu = QMenu(self)
-        menu.addAction("Copy\tCtrl+Shift+C", self.session.copy)
-        menu.addAction("Paste\tCtrl+Shift+V", self.session.paste)
-        menu.addSeparator()
-        menu.addAction("Select All", lambda: self.session.page.runJavaScript("studio.selectAll()"))
-        menu.exec(self.view.mapToGlobal(position))
-
-    def release(self) -> None:
-        if self.view is not None:
-            shiboken6.delete(self.view)
-            self.view = None
+AUTOSAVE_MS = 30_000
+RECENT_KEY = "recentProjects"
+MAX_RECENT = 8
 
 
 class MainWindow(QMainWindow):
-    bootRequested = Signal()
-
     def __init__(self, project: Project | None = None):
         super().__init__()
         self.project: Project | None = None
+        self.editor: ImageEditor | None = None
+        self.tree_panel: TreePanel | None = None
+        self.inittab_editor: InittabEditor | None = None
+        self.watcher: DiskWatcher | None = None
         self._build_task: Task | None = None
         self._boot_when_ready = False
+        self.milestones: dict[str, float] = {}
+        self.settings = QSettings()
+
         self.session = BootSession(self)
         self.boot_pane = BootPane(self.session, self)
-        self.setCentralWidget(self.boot_pane)
+        self.tabs = QTabWidget(self)
+        self.tabs.setTabsClosable(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.tabs.addTab(self.boot_pane, "Machine")
+        self.tabs.tabBar().setTabButton(0, self.tabs.tabBar().ButtonPosition.RightSide, None)
+        self.setCentralWidget(self.tabs)
+        self.tree_dock = QDockWidget("Image", self)
+        self.tree_dock.setObjectName("image-dock")
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.tree_dock)
+        self.problems = QListWidget(self)
+        self.problems.itemDoubleClicked.connect(self._open_problem)
+        self.problems_dock = QDockWidget("Problems", self)
+        self.problems_dock.setObjectName("problems-dock")
+        self.problems_dock.setWidget(self.problems)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
+
         self._make_actions()
         self._make_status_bar()
         self.session.progress.connect(self._on_progress)
@@ -69,45 +71,77 @@ class MainWindow(QMainWindow):
         self.session.stateChanged.connect(self._on_state)
         self.session.failed.connect(self._on_failed)
         self.session.pageReady.connect(self._on_page_ready)
-        self.milestones: dict[str, float] = {}
-        self.resize(1100, 750)
+        self._autosave = QTimer(self, interval=AUTOSAVE_MS)
+        self._autosave.timeout.connect(self.autosave)
+        self._autosave.start()
+        self._check_timer = QTimer(self, singleShot=True, interval=400)
+        self._check_timer.timeout.connect(self.refresh_problems)
+        self.resize(1300, 820)
+        self.resizeDocks([self.tree_dock], [560], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [110], Qt.Orientation.Vertical)
         self.set_project(project)
         self.session.load()
 
-    # -- construction ----------------------------------------------------------
+    # -- construction ----------------------------------------------------------------------
     def _make_actions(self) -> None:
         style = self.style()
-        self.boot_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "&Boot", self)
-        self.boot_action.setShortcut(QKeySequence("F5"))
-        self.boot_action.setToolTip("Build what changed and boot the image (F5)")
-        self.boot_action.triggered.connect(self.boot)
-        self.stop_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "&Stop", self)
-        self.stop_action.setShortcut(QKeySequence("Shift+F5"))
-        self.stop_action.triggered.connect(self.stop)
-        self.reboot_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_BrowserReload), "&Reboot", self)
-        self.reboot_action.setShortcut(QKeySequence("Ctrl+Shift+F5"))
-        self.reboot_action.setToolTip("Stop, rebuild what changed and boot again")
-        self.reboot_action.triggered.connect(self.reboot)
-        open_action = QAction("&Open Project…", self)
-        open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self._open_dialog)
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
+
+        def action(text, slot, shortcut=None, icon=None, tip=None):
+            a = QAction(text, self)
+            if icon is not None:
+                a.setIcon(style.standardIcon(icon))
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            if tip:
+                a.setToolTip(tip)
+            a.triggered.connect(slot)
+            return a
+
+        self.boot_action = action("&Boot", self.boot, "F5", QStyle.StandardPixmap.SP_MediaPlay,
+                                  "Build what changed and boot the image (F5)")
+        self.stop_action = action("&Stop", self.stop, "Shift+F5", QStyle.StandardPixmap.SP_MediaStop)
+        self.reboot_action = action("&Reboot", self.reboot, "Ctrl+Shift+F5", QStyle.StandardPixmap.SP_BrowserReload,
+                                    "Stop, rebuild what changed and boot again")
+        self.save_action = action("&Save", self.save, QKeySequence.StandardKey.Save,
+                                  QStyle.StandardPixmap.SP_DialogSaveButton,
+                                  "Apply the open editor and save the project (Ctrl+S)")
+        open_action = action("&Open Project…", self._open_dialog, QKeySequence.StandardKey.Open)
+        new_action = action("&New Project…", self._new_dialog)
+        quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        init_action = action("Edit &inittab", self.show_inittab)
+        self.undo_action = QAction("&Undo", self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.triggered.connect(lambda: self.editor and self.editor.undo_stack.undo())
+        self.redo_action = QAction("&Redo", self)
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.redo_action.triggered.connect(lambda: self.editor and self.editor.undo_stack.redo())
 
         toolbar = QToolBar("Machine", self)
         toolbar.setObjectName("machine-toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (self.boot_action, self.stop_action, self.reboot_action):
-            toolbar.addAction(action)
+        for a in (self.save_action, self.boot_action, self.stop_action, self.reboot_action):
+            toolbar.addAction(a)
         self.addToolBar(toolbar)
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(open_action)
+        for a in (new_action, open_action):
+            file_menu.addAction(a)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addAction(self.save_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(init_action)
+        self.edit_menu = edit_menu
         machine_menu = self.menuBar().addMenu("&Machine")
-        for action in (self.boot_action, self.stop_action, self.reboot_action):
-            machine_menu.addAction(action)
+        for a in (self.boot_action, self.stop_action, self.reboot_action):
+            machine_menu.addAction(a)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.tree_dock.toggleViewAction())
+        view_menu.addAction(self.problems_dock.toggleViewAction())
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
@@ -122,37 +156,277 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.progress_bar)
         self._update_actions()
 
-    # -- project ---------------------------------------------------------------
-    def set_project(self, project: Project | None) -> None:
+    # -- project life cycle -----------------------------------------------------------------
+    def set_project(self, project: Project | None) -> bool:
+        """Open `project` (closing the current one, asking to save). False if the user cancelled."""
+        if not self._close_project():
+            return False
+        self.project = project
+        if project is None:
+            self._update_title()
+            self._update_actions()
+            return True
+        doc = ImageDocument(project)
+        self.editor = ImageEditor(doc, self)
+        self.editor.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.editor.openFileRequested.connect(self.open_file)
+        self.editor.undo_stack.cleanChanged.connect(self._update_title)
+        self.editor.undo_stack.indexChanged.connect(lambda _: self._check_timer.start())
+        self.editor.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
+        self.editor.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
+        self.undo_action.setEnabled(False)
+        self.redo_action.setEnabled(False)
+        self.tree_panel = TreePanel(self.editor, self)
+        self.tree_dock.setWidget(self.tree_panel)
+        self.edit_menu.addActions([self.tree_panel.new_file_action, self.tree_panel.new_folder_action])
+        self.watcher = DiskWatcher(project.root, self)
+        self.watcher.changed.connect(self.reload_from_disk)
+        self._remember_recent(project.root)
+        if doc.interrupted_save_finished:
+            self.statusBar().showMessage("An interrupted save was completed when the project opened.", 8000)
+        if doc.has_recovery():
+            self._offer_recovery()
+        self._update_title()
+        self._update_actions()
+        self.refresh_problems()
+        return True
+
+    def _close_project(self) -> bool:
+        if self.editor is None:
+            return True
+        if not self._confirm_discard():
+            return False
         if self.session.state in (BOOTING, RUNNING):
             self.session.stop()
-        self.project = project
-        self.setWindowTitle(f"{project.name} — Image Studio" if project else "Image Studio")
-        self._update_actions()
+        for i in reversed(range(1, self.tabs.count())):
+            widget = self.tabs.widget(i)
+            self.tabs.removeTab(i)
+            widget.deleteLater()
+        self.inittab_editor = None
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+        self.editor.model.detach()
+        self.editor.doc.discard_autosave()
+        self.editor.doc.close()
+        self.tree_dock.setWidget(QWidget())
+        self.editor = None
+        self.tree_panel = None
+        return True
+
+    def is_dirty(self) -> bool:
+        if self.editor is None:
+            return False
+        return not self.editor.undo_stack.isClean() or any(
+            getattr(self.tabs.widget(i), "is_modified", lambda: False)() for i in range(1, self.tabs.count()))
+
+    def _confirm_discard(self) -> bool:
+        if not self.is_dirty():
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.project.name} before closing?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def save(self) -> bool:
+        """Apply the current editor tab, then write the project (all or nothing)."""
+        if self.editor is None:
+            return False
+        current = self.tabs.currentWidget()
+        if getattr(current, "is_modified", lambda: False)() and not current.save():
+            return False
+        if self.watcher is not None:
+            self.watcher.paused = True
+        try:
+            self.editor.doc.save()
+        except (OSError, StudioError) as err:
+            QMessageBox.critical(self, "Save failed", f"The project was not changed: {err}")
+            return False
+        finally:
+            if self.watcher is not None:
+                self.watcher.paused = False
+        self.editor.undo_stack.setClean()
+        self.statusBar().showMessage(f"Saved {self.project.root}", 4000)
+        self._update_title()
+        return True
+
+    def autosave(self) -> None:
+        if self.editor is not None and not self.editor.undo_stack.isClean():
+            self.editor.doc.autosave()
+
+    def _offer_recovery(self) -> None:
+        answer = QMessageBox.question(
+            self, "Recover unsaved changes?",
+            f"{self.project.name} has unsaved changes from a session that did not end normally. "
+            "Recover them? (They stay unsaved until you save.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.editor.perform(self.editor.doc.recovery_change())
+        else:
+            self.editor.doc.discard_autosave()
+
+    def reload_from_disk(self) -> None:
+        """Another program changed the overlay: show it (as an undoable step)."""
+        if self.editor is None:
+            return
+        was_clean = self.editor.undo_stack.isClean()
+        change = self.editor.doc.disk_change()
+        if change is None:
+            return
+        self.editor.undo_stack.push(EditCommand(self.editor.state, change))
+        if was_clean:
+            self.editor.undo_stack.setClean()  # the state is what the disk holds
+        for i in range(1, self.tabs.count()):
+            widget = self.tabs.widget(i)
+            if not getattr(widget, "is_modified", lambda: True)() and hasattr(widget, "reload"):
+                try:
+                    widget.reload()
+                except KeyError:
+                    pass
+        self.statusBar().showMessage(f"Picked up {len(change)} change(s) made on disk", 6000)
+
+    def _remember_recent(self, root: Path) -> None:
+        recent = [p for p in (self.settings.value(RECENT_KEY) or []) if p != str(root)]
+        self.settings.setValue(RECENT_KEY, [str(root)] + recent[:MAX_RECENT - 1])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.value(RECENT_KEY) or []:
+            self.recent_menu.addAction(path, lambda p=path: self.open_project(Path(p)))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def open_project(self, directory: Path) -> None:
+        try:
+            project = Project.open(directory)
+        except StudioError as err:
+            QMessageBox.critical(self, "Cannot open project", str(err))
+            return
+        self.set_project(project)
 
     def _open_dialog(self) -> None:
         directory = QFileDialog.getExistingDirectory(self, "Open Project")
+        if directory:
+            self.open_project(Path(directory))
+
+    def _new_dialog(self) -> None:
+        from studio.image import base
+        from studio.ui.app import create_with_progress
+
+        directory = QFileDialog.getSaveFileName(self, "New Project (a new folder)")[0]
         if not directory:
             return
         try:
-            self.set_project(Project.open(Path(directory)))
+            project = create_with_progress(Path(directory), base.parse_base(base.DEFAULT_BASE), self)
         except StudioError as err:
-            QMessageBox.critical(self, "Cannot open project", str(err))
+            QMessageBox.critical(self, "Cannot create project", str(err))
+            return
+        if project is not None:
+            self.set_project(project)
 
-    # -- machine ---------------------------------------------------------------
+    def _update_title(self) -> None:
+        name = self.project.name if self.project else ""
+        self.setWindowTitle(f"{name}[*] — Image Studio" if name else "Image Studio")
+        self.setWindowModified(self.is_dirty())
+
+    # -- editors ---------------------------------------------------------------------------
+    def open_file(self, path: str) -> None:
+        for i in range(1, self.tabs.count()):
+            if getattr(self.tabs.widget(i), "path", None) == path:
+                self.tabs.setCurrentIndex(i)
+                return
+        try:
+            data = self.editor.doc.read_bytes(path)
+        except (KeyError, OSError) as err:
+            QMessageBox.warning(self, "Cannot open", f"{path}: {err}")
+            return
+        if not is_text(data):
+            QMessageBox.information(self, "Binary file", f"{path} is not a text file; export it to edit it elsewhere.")
+            return
+        if path == "/etc/inittab":
+            self.show_inittab()
+            return
+        editor = FileEditor(self.editor, path, self)
+        editor.modificationChanged.connect(lambda _: self._update_title())
+        self.tabs.setCurrentIndex(self.tabs.addTab(editor, path.rsplit("/", 1)[1]))
+        self.tabs.setTabToolTip(self.tabs.currentIndex(), path)
+
+    def show_inittab(self) -> None:
+        if self.editor is None:
+            return
+        if self.inittab_editor is None:
+            self.inittab_editor = InittabEditor(self.editor, self)
+            self.inittab_editor.modificationChanged.connect(lambda _: self._update_title())
+            self.tabs.addTab(self.inittab_editor, "inittab")
+        self.tabs.setCurrentWidget(self.inittab_editor)
+
+    def close_tab(self, index: int) -> None:
+        if index == 0:
+            return
+        widget = self.tabs.widget(index)
+        if getattr(widget, "is_modified", lambda: False)():
+            answer = QMessageBox.question(
+                self, "Unsaved edits", "Apply the edits in this tab to the image before closing it?",
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel)
+            if answer == QMessageBox.StandardButton.Cancel:
+                return
+            if answer == QMessageBox.StandardButton.Save and not widget.save():
+                return
+        self.tabs.removeTab(index)
+        if widget is self.inittab_editor:
+            self.inittab_editor = None
+        widget.deleteLater()
+        self._update_title()
+
+    # -- problems ----------------------------------------------------------------------------
+    def refresh_problems(self) -> None:
+        self.problems.clear()
+        if self.editor is None:
+            return
+        try:
+            findings = check_image(self.editor.doc)
+        except (OSError, FileNotFoundError) as err:
+            self.problems.addItem(f"checks unavailable: {err}")
+            return
+        for finding in findings:
+            item = QListWidgetItem(str(finding))
+            item.setData(Qt.ItemDataRole.UserRole, (finding.path, finding.line))
+            item.setForeground(Qt.GlobalColor.red if finding.severity == "error" else Qt.GlobalColor.darkYellow)
+            self.problems.addItem(item)
+        self.problems_dock.setWindowTitle(f"Problems ({len(findings)})" if findings else "Problems")
+
+    def _open_problem(self, item: QListWidgetItem) -> None:
+        where = item.data(Qt.ItemDataRole.UserRole)
+        if not where:
+            return
+        path, line = where
+        if path == "/etc/inittab":
+            self.show_inittab()
+            return
+        if self.editor and self.editor.state.entry(path):
+            self.open_file(path)
+            widget = self.tabs.currentWidget()
+            if isinstance(widget, FileEditor):
+                widget.mark_line(line)
+
+    # -- machine --------------------------------------------------------------------------
     def boot(self) -> None:
-        """Build what changed, then boot. Safe to call while the page is still loading."""
-        if self.project is None or (self._build_task and not self._build_task.done):
+        """Build what changed (the image as edited, saved or not), then boot."""
+        if self.editor is None or (self._build_task and not self._build_task.done):
             return
         if not self.session.page_ready:
             self._boot_when_ready = True
             return
         self.session.stop()
         project = self.project
+        entries = dict(self.editor.state.entries)
         self.milestones = {}
         self.milestone_label.setText("")
         self.state_label.setText("Building…")
-        task = Task(lambda progress, cancelled: fsjson.build(project, progress=progress, cancelled=cancelled), self)
+        task = Task(lambda progress, cancelled: fsjson.build(project, progress=progress, cancelled=cancelled,
+                                                             entries=entries), self)
         task.progress.connect(self._on_progress)
         task.finished.connect(lambda result: self._start_machine(project, result))
         task.failed.connect(self._on_failed)
@@ -160,11 +434,14 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _start_machine(self, project: Project, result: fsjson.BuildResult) -> None:
-        self.state_label.setText(f"Built: {result.summary()}")
-        self.session.boot(result.out, fsjson.boot_config(project))
-        self.session.focus_terminal()
-        self.boot_pane.view.setFocus()
         self._update_actions()
+        if project is not self.project:
+            return
+        self.state_label.setText(f"Built: {result.summary()}")
+        self.tabs.setCurrentIndex(0)
+        self.session.boot(result.out, fsjson.boot_config(project))
+        self.boot_pane.view.setFocus()
+        self.session.focus_terminal()
 
     def stop(self) -> None:
         self.session.stop()
@@ -172,7 +449,7 @@ class MainWindow(QMainWindow):
     def reboot(self) -> None:
         self.boot()
 
-    # -- feedback ----------------------------------------------------------------
+    # -- feedback ------------------------------------------------------------------------------
     def _on_page_ready(self) -> None:
         self.state_label.setText("Ready. Press Boot (F5) to start the machine.")
         self._update_actions()
@@ -221,11 +498,16 @@ class MainWindow(QMainWindow):
             return
         building = self._build_task is not None and not self._build_task.done
         live = self.session.state in (BOOTING, RUNNING)
-        self.boot_action.setEnabled(self.project is not None and not building and not live)
-        self.reboot_action.setEnabled(self.project is not None and not building and live)
+        has_project = self.editor is not None
+        self.boot_action.setEnabled(has_project and not building and not live)
+        self.reboot_action.setEnabled(has_project and not building and live)
         self.stop_action.setEnabled(live)
+        self.save_action.setEnabled(has_project)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if not self._close_project():
+            event.ignore()
+            return
         # The view goes first: a view left without a page would make a default one that
         # outlives its profile at exit.
         self.boot_pane.release()

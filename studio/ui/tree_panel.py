@@ -1,0 +1,369 @@
+"""The rootfs tree panel: search box, changes-only filter, the tree, and its context menu.
+
+Every operation builds a Change (studio.image.edits) and pushes it on the undo stack through
+`ImageEditor.perform`; dialogs only gather what the edit needs.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView, QApplication, QCheckBox, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog,
+    QLineEdit, QMenu, QMessageBox, QProgressDialog, QTreeView, QVBoxLayout, QWidget,
+)
+
+from studio.errors import StudioError
+from studio.image import edits, inject
+from studio.image.document import ImageDocument
+from studio.image.entry import DIR, FILE, SYMLINK, parent
+from studio.image.state import BASE, Change
+from studio.ui.commands import EditCommand
+from studio.ui.tree_model import NAME, PATH_ROLE, ImageTreeModel
+from studio.ui.worker import Task
+
+# Drops bigger than this are copied in the background behind a cancellable progress dialog.
+BACKGROUND_DROP_BYTES = 8 << 20
+BACKGROUND_DROP_FILES = 200
+
+
+class ImageEditor(QObject):
+    """The open image: document, undo stack and tree model, plus the edits that need a dialog."""
+
+    openFileRequested = Signal(str)  # image path of a file to open in an editor tab
+    message = Signal(str)
+
+    def __init__(self, doc: ImageDocument, parent: QObject | None = None):
+        super().__init__(parent)
+        self.doc = doc
+        self.undo_stack = QUndoStack(self)
+        self.model = ImageTreeModel(doc.state, doc.read_bytes, self)
+        self.model.perform = self.perform
+        self.model.host_drop = self.drop_host_files
+        self.widget: QWidget | None = None  # parent for dialogs
+        # Replace-confirmation for drops; tests swap in an answer.
+        self.ask_replace = self._ask_replace
+        self._drop_task: Task | None = None
+
+    @property
+    def state(self):
+        return self.doc.state
+
+    def perform(self, change: Change) -> None:
+        """Apply an edit as one undo step."""
+        self.undo_stack.push(EditCommand(self.doc.state, change))
+
+    def try_perform(self, build) -> bool:
+        """Build an edit and perform it; show a builder's StudioError instead of raising it."""
+        try:
+            change = build()
+        except StudioError as err:
+            QMessageBox.warning(self.widget, "Image Studio", str(err))
+            return False
+        self.perform(change)
+        return True
+
+    # -- dropping host files ----------------------------------------------------------
+    def drop_host_files(self, paths: list[Path], folder: str) -> None:
+        """Bring desktop files into `folder`: recursively, keeping executable bits, asking
+        before replacing, in the background with progress for big drops. One undo step."""
+        try:
+            planned = inject.plan_sources(paths)
+        except (StudioError, OSError) as err:
+            QMessageBox.warning(self.widget, "Cannot add", str(err))
+            return
+        total = sum(size for _, size in planned)
+        work = lambda progress, cancelled: inject.collect(self.doc, paths, folder, None, progress, cancelled)  # noqa: E731
+        if total < BACKGROUND_DROP_BYTES and len(planned) < BACKGROUND_DROP_FILES:
+            try:
+                entries = work(lambda m, f: None, lambda: False)
+            except (StudioError, OSError) as err:
+                QMessageBox.warning(self.widget, "Cannot add", str(err))
+                return
+            self._finish_drop(entries, folder)
+            return
+        dialog = QProgressDialog(f"Adding {len(planned)} items to {folder}…", "Cancel", 0, 1000, self.widget)
+        dialog.setWindowTitle("Adding files")
+        dialog.setMinimumDuration(0)
+        task = Task(work, self)
+        task.progress.connect(lambda message, fraction: (dialog.setLabelText(message),
+                                                          dialog.setValue(int(fraction * 1000))))
+        task.finished.connect(lambda entries: (dialog.close(), self._finish_drop(entries, folder)))
+        task.failed.connect(lambda message: (dialog.close(), QMessageBox.warning(self.widget, "Cannot add", message)))
+        task.cancelledSignal.connect(lambda: (dialog.close(), self.message.emit("Drop cancelled: nothing was added")))
+        dialog.canceled.connect(task.cancel)
+        self._drop_task = task.start()
+
+    def _finish_drop(self, entries, folder: str) -> None:
+        clashes = inject.conflicts(self.doc.state, entries)
+        replace = False
+        if clashes:
+            answer = self.ask_replace(clashes)
+            if answer is None:
+                self.message.emit("Drop cancelled: nothing was added")
+                return
+            replace = answer
+            if not replace:
+                skip = set(clashes)
+                entries = [e for e in entries if e.path not in skip and not any(e.path.startswith(c + "/") for c in skip)]
+        if not entries:
+            return
+        files = sum(1 for e in entries if e.kind == FILE)
+        if self.try_perform(lambda: edits.add_entries(self.doc.state, entries, f"Add {files} file(s) to {folder}",
+                                                      replace=replace)):
+            self.message.emit(f"Added {files} file(s) to {folder}")
+
+    def _ask_replace(self, clashes: list[str]) -> bool | None:
+        shown = "\n".join(clashes[:12]) + ("\n…" if len(clashes) > 12 else "")
+        box = QMessageBox(QMessageBox.Icon.Question, "Replace existing files?",
+                          f"{len(clashes)} item(s) already exist in the image:\n\n{shown}", parent=self.widget)
+        replace = box.addButton("Replace", QMessageBox.ButtonRole.AcceptRole)
+        skip = box.addButton("Skip those", QMessageBox.ButtonRole.RejectRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        if box.clickedButton() is replace:
+            return True
+        if box.clickedButton() is skip:
+            return False
+        return None
+
+
+class TreePanel(QWidget):
+    def __init__(self, editor: ImageEditor, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.editor = editor
+        editor.widget = self
+        self.model = editor.model
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Find by name…")
+        self.search.setClearButtonEnabled(True)
+        self.changes_only = QCheckBox("Changes only", self)
+        self.tree = QTreeView(self)
+        self.tree.setModel(self.model)
+        self.tree.setUniformRowHeights(True)  # keeps 20,000-row folders smooth
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.tree.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.tree.setDropIndicatorShown(True)
+        self.tree.setAcceptDrops(True)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.tree.doubleClicked.connect(self._activated)
+        header = self.tree.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(NAME, 260)
+        for column, width in ((1, 80), (2, 90), (3, 60), (4, 60), (5, 130), (6, 120)):
+            header.resizeSection(column, width)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.changes_only)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.tree)
+        self._expanded: list[str] = []
+        self.model.modelAboutToBeReset.connect(self._remember_expanded)
+        self.model.modelReset.connect(self._restore_expanded)
+        self._filter_timer = QTimer(self, singleShot=True, interval=200)
+        self._filter_timer.timeout.connect(self._apply_filter)
+        self.search.textChanged.connect(lambda: self._filter_timer.start())
+        self.changes_only.toggled.connect(lambda: self._apply_filter())
+        self._make_actions()
+
+    # -- selection ------------------------------------------------------------------
+    def selected_paths(self) -> list[str]:
+        rows = self.tree.selectionModel().selectedRows(NAME)
+        return [self.model.path(i) for i in rows]
+
+    def current_path(self) -> str:
+        index = self.tree.currentIndex()
+        return self.model.path(index) if index.isValid() else "/"
+
+    def _target_folder(self) -> str:
+        path = self.current_path()
+        entry = self.editor.state.entry(path)
+        return path if entry is not None and entry.kind == DIR else parent(path)
+
+    def select(self, path: str) -> None:
+        index = self.model.index_of(path)
+        if index.isValid():
+            self.tree.scrollTo(index)
+            self.tree.setCurrentIndex(index)
+
+    # -- filtering ------------------------------------------------------------------
+    def _apply_filter(self) -> None:
+        text = self.search.text().strip().lower()
+        state = self.editor.state
+        changes = self.changes_only.isChecked()
+        if not text and not changes:
+            self.model.set_filter(None)
+            return
+
+        def predicate(path: str) -> bool:
+            if text and text not in path.rsplit("/", 1)[1].lower():
+                return False
+            return not changes or state.status(path) != BASE
+
+        self.model.set_filter(predicate)
+        self.tree.expandAll()
+
+    def _remember_expanded(self) -> None:
+        if self.model.filtering():
+            return
+        self._expanded = [p for p in self._expanded_paths()]
+
+    def _expanded_paths(self) -> list[str]:
+        found = []
+        stack = [QModelIndex()]
+        while stack:
+            folder = stack.pop()
+            for row in range(self.model.rowCount(folder)):
+                child = self.model.index(row, 0, folder)
+                if self.tree.isExpanded(child):
+                    found.append(self.model.path(child))
+                    stack.append(child)
+        return found
+
+    def _restore_expanded(self) -> None:
+        if self.model.filtering():
+            self.tree.expandAll()
+            return
+        for path in self._expanded:
+            index = self.model.index_of(path)
+            if index.isValid():
+                self.tree.setExpanded(index, True)
+
+    # -- actions ---------------------------------------------------------------------
+    def _make_actions(self) -> None:
+        def action(text, slot, shortcut=None):
+            a = QAction(text, self)
+            if shortcut:
+                # Only while the tree itself has focus: not while a name is being edited in it.
+                a.setShortcut(QKeySequence(shortcut))
+                a.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+                self.tree.addAction(a)
+            a.triggered.connect(slot)
+            return a
+
+        self.new_file_action = action("New File…", self.new_file, "Ctrl+N")
+        self.new_folder_action = action("New Folder…", self.new_folder, "Ctrl+Shift+N")
+        self.new_symlink_action = action("New Symlink…", self.new_symlink)
+        self.rename_action = action("Rename", self.rename, "F2")
+        self.delete_action = action("Delete", self.delete, QKeySequence.StandardKey.Delete)
+        self.restore_action = action("Restore", self.restore)
+        self.properties_action = action("Properties…", self.properties, "Alt+Return")
+        self.open_action = action("Open in Editor", self.open_selected)
+        self.export_action = action("Export…", self.export)
+        self.copy_path_action = action("Copy Path", lambda: QApplication.clipboard().setText(self.current_path()))
+
+    def _context_menu(self, position) -> None:
+        index = self.tree.indexAt(position)
+        path = self.model.path(index) if index.isValid() else "/"
+        live = self.editor.state.entry(path)
+        menu = QMenu(self)
+        if live is None and index.isValid():
+            menu.addAction(self.restore_action)
+        else:
+            for a in (self.new_file_action, self.new_folder_action, self.new_symlink_action):
+                menu.addAction(a)
+            if index.isValid():
+                menu.addSeparator()
+                if live.kind == FILE:
+                    menu.addAction(self.open_action)
+                for a in (self.rename_action, self.delete_action, self.properties_action, self.export_action):
+                    menu.addAction(a)
+        menu.addSeparator()
+        menu.addAction(self.copy_path_action)
+        menu.exec(self.tree.viewport().mapToGlobal(position))
+
+    def _activated(self, index: QModelIndex) -> None:
+        entry = self.editor.state.entry(self.model.path(index))
+        if entry is not None and entry.kind == FILE:
+            self.editor.openFileRequested.emit(entry.path)
+
+    def open_selected(self) -> None:
+        self._activated(self.tree.currentIndex())
+
+    def _ask_name(self, title: str, label: str, text: str = "") -> str | None:
+        name, ok = QInputDialog.getText(self, title, label, text=text)
+        name = name.strip()
+        if not ok or not name:
+            return None
+        if "/" in name:
+            QMessageBox.warning(self, title, "A name cannot contain '/'.")
+            return None
+        return name
+
+    def new_file(self) -> None:
+        folder = self._target_folder()
+        name = self._ask_name("New File", f"Name of the new file in {folder}:")
+        if name:
+            path = posixpath.join(folder, name)
+            source, size, sha = self.editor.doc.store_bytes(b"")
+            if self.editor.try_perform(lambda: edits.new_file(self.editor.state, path, source, size, sha)):
+                self.select(path)
+
+    def new_folder(self) -> None:
+        folder = self._target_folder()
+        name = self._ask_name("New Folder", f"Name of the new folder in {folder}:")
+        if name:
+            path = posixpath.join(folder, name)
+            if self.editor.try_perform(lambda: edits.new_folder(self.editor.state, path)):
+                self.select(path)
+
+    def new_symlink(self) -> None:
+        folder = self._target_folder()
+        name = self._ask_name("New Symlink", f"Name of the new symlink in {folder}:")
+        if not name:
+            return
+        target, ok = QInputDialog.getText(self, "New Symlink", f"{name} points to:")
+        if ok and target.strip():
+            path = posixpath.join(folder, name)
+            if self.editor.try_perform(lambda: edits.new_symlink(self.editor.state, path, target.strip())):
+                self.select(path)
+
+    def rename(self) -> None:
+        index = self.tree.currentIndex()
+        if index.isValid() and self.editor.state.entry(self.model.path(index)):
+            self.tree.edit(index.siblingAtColumn(NAME))
+
+    def delete(self) -> None:
+        paths = [p for p in self.selected_paths() if self.editor.state.entry(p) is not None]
+        if paths:
+            self.editor.try_perform(lambda: edits.remove(self.editor.state, paths))
+
+    def restore(self) -> None:
+        for path in self.selected_paths() or [self.current_path()]:
+            if self.editor.state.ghost(path) is not None:
+                self.editor.try_perform(lambda p=path: edits.restore(self.editor.state, p))
+
+    def properties(self) -> None:
+        from studio.ui.properties_dialog import PropertiesDialog
+
+        path = self.current_path()
+        entry = self.editor.state.entry(path)
+        if entry is None or path == "/":
+            return
+        dialog = PropertiesDialog(entry, self.model.names("/etc/passwd"), self.model.names("/etc/group"), self)
+        if dialog.exec():
+            mode, uid, gid, target = dialog.values()
+            self.editor.try_perform(lambda: edits.set_properties(
+                self.editor.state, path, mode=mode, uid=uid, gid=gid,
+                target=target if entry.kind == SYMLINK else None))
+
+    def export(self) -> None:
+        path = self.current_path()
+        if self.editor.state.entry(path) is None:
+            return
+        destination = QFileDialog.getExistingDirectory(self, f"Export {path} into folder")
+        if destination:
+            try:
+                count = self.editor.doc.export(path, Path(destination))
+            except OSError as err:
+                QMessageBox.warning(self, "Export failed", str(err))
+                return
+            self.editor.message.emit(f"Exported {path} ({count} files) to {destination}")
