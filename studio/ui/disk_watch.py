@@ -34,8 +34,13 @@ class DiskWatcher(QObject):
                        if p):
                     watcher._raw.emit()
 
+        # The overlay recursively, the project folder itself only for overlay.toml: never the
+        # build output or the .studio scratch space, which hold thousands of files.
+        overlay = self.root / OVERLAY_DIR
+        overlay.mkdir(exist_ok=True)
         self._observer = Observer()
-        self._observer.schedule(Handler(), str(self.root), recursive=True)
+        self._observer.schedule(Handler(), str(self.root), recursive=False)
+        self._observer.schedule(Handler(), str(overlay), recursive=True)
         self._observer.daemon = True
         self._observer.start()
 

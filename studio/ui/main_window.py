@@ -168,10 +168,12 @@ class MainWindow(QMainWindow):
             return True
         doc = ImageDocument(project)
         self.editor = ImageEditor(doc, self)
-        self.editor.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        # Bound methods, not lambdas: Qt drops them when the window goes, so an editor's signals
+        # during its own teardown never reach half-deleted widgets.
+        self.editor.message.connect(self._show_message)
         self.editor.openFileRequested.connect(self.open_file)
         self.editor.undo_stack.cleanChanged.connect(self._update_title)
-        self.editor.undo_stack.indexChanged.connect(lambda _: self._check_timer.start())
+        self.editor.undo_stack.indexChanged.connect(self._schedule_check)
         self.editor.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
         self.editor.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
         self.undo_action.setEnabled(False)
@@ -326,7 +328,13 @@ class MainWindow(QMainWindow):
         if project is not None:
             self.set_project(project)
 
-    def _update_title(self) -> None:
+    def _show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 6000)
+
+    def _schedule_check(self, *_) -> None:
+        self._check_timer.start()
+
+    def _update_title(self, *_) -> None:
         name = self.project.name if self.project else ""
         self.setWindowTitle(f"{name}[*] — Image Studio" if name else "Image Studio")
         self.setWindowModified(self.is_dirty())
@@ -349,7 +357,7 @@ class MainWindow(QMainWindow):
             self.show_inittab()
             return
         editor = FileEditor(self.editor, path, self)
-        editor.modificationChanged.connect(lambda _: self._update_title())
+        editor.modificationChanged.connect(self._update_title)
         self.tabs.setCurrentIndex(self.tabs.addTab(editor, path.rsplit("/", 1)[1]))
         self.tabs.setTabToolTip(self.tabs.currentIndex(), path)
 
@@ -358,7 +366,7 @@ class MainWindow(QMainWindow):
             return
         if self.inittab_editor is None:
             self.inittab_editor = InittabEditor(self.editor, self)
-            self.inittab_editor.modificationChanged.connect(lambda _: self._update_title())
+            self.inittab_editor.modificationChanged.connect(self._update_title)
             self.tabs.addTab(self.inittab_editor, "inittab")
         self.tabs.setCurrentWidget(self.inittab_editor)
 
