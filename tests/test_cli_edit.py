@@ -49,3 +49,22 @@ def test_check_passes_the_preset_and_flags_breakage(new_project):
     assert "/etc/inittab:2: error: unknown action 'bogus'" in bad.stdout
     assert "no prompt" in bad.stdout
     assert "/etc/init.d/rcS:4: error:" in bad.stdout  # the unterminated if, reported at the end
+
+
+def test_check_flags_a_wrong_architecture(new_project):
+    project = new_project("arch")
+    project.write_file("/etc/apk/arch", "x86_64\n")
+    result = run_studio("check", str(project.root))
+    assert result.returncode == 1
+    assert "/etc/apk/arch: error: the image says it is x86_64; v86 boots 32-bit x86 only" in result.stdout
+
+
+def test_export_copies_files_folders_symlinks_and_modes(new_project, tmp_path):
+    doc = ImageDocument.open(new_project("export").root)
+    written = doc.export("/etc/apk", tmp_path / "out")
+    assert written >= 4
+    assert (tmp_path / "out" / "apk" / "arch").read_text() == "x86\n"
+    doc.export("/bin/sh", tmp_path / "out")
+    assert os.readlink(tmp_path / "out" / "sh") == "/bin/busybox"
+    doc.export("/etc/init.d/rcS", tmp_path / "out")
+    assert os.stat(tmp_path / "out" / "rcS").st_mode & 0o777 == 0o755

@@ -218,3 +218,20 @@ def test_gui_edits_show_up_in_a_headless_boot(window, tmp_path):
                         "--run", "cat /run/greeting", "--run", "ls -l /usr/local/bin/greet",
                         "--expect", r"greetings from edited at boot\n-rwxr-xr-x")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_properties_dialog_keeps_octal_and_checkboxes_in_sync(qapp):
+    from studio.image.entry import Entry
+    from studio.ui.properties_dialog import PropertiesDialog
+
+    dialog = PropertiesDialog(Entry("/usr/bin/tool", "file", 0o755), {"root": 0, "bin": 1}, {"root": 0, "wheel": 10})
+    assert dialog.boxes[0o100].isChecked() and not dialog.boxes[0o002].isChecked()
+    dialog.boxes[0o4000].setChecked(True)
+    dialog.boxes[0o001].setChecked(False)
+    assert dialog.octal.text() == "4754"
+    dialog.octal.setText("0600")
+    dialog.octal.textEdited.emit("0600")
+    assert dialog.boxes[0o400].isChecked() and not dialog.boxes[0o100].isChecked()
+    dialog.owner.setCurrentIndex(dialog.owner.findData(1))
+    dialog.group.setEditText("wheel")
+    assert dialog.values() == (0o600, 1, 10, "")

@@ -30,6 +30,26 @@ MODIFIED_VS_PACKAGE = "modified vs package"
 _STATUS_COLORS = {ADDED: "#2e7d32", MODIFIED: "#b26a00", DELETED: "#9e9e9e", MODIFIED_VS_PACKAGE: "#c62828"}
 
 
+# Flags are asked for every row a view lays out; combining Qt enums in Python is slow, so the
+# few combinations are made once: (live, folder, name column) -> flags.
+_F = Qt.ItemFlag
+_FLAGS = {}
+for _live in (False, True):
+    for _folder in (False, True):
+        for _name in (False, True):
+            _flags = _F.ItemIsEnabled | _F.ItemIsSelectable
+            if not _folder:
+                _flags |= _F.ItemNeverHasChildren  # lets a view skip asking hasChildren
+            if _live:
+                _flags |= _F.ItemIsDragEnabled
+                if _name:
+                    _flags |= _F.ItemIsEditable
+                if _folder:
+                    _flags |= _F.ItemIsDropEnabled
+            _FLAGS[_live, _folder, _name] = _flags
+_ROOT_FLAGS = _F.ItemIsDropEnabled
+
+
 def _join(folder: str, name: str) -> str:
     return f"/{name}" if folder == "/" else f"{folder}/{name}"
 
@@ -95,12 +115,21 @@ class ImageTreeModel(QAbstractItemModel):
 
     # -- QAbstractItemModel ----------------------------------------------------------------
     def index(self, row: int, column: int, parent_index: QModelIndex = QModelIndex()) -> QModelIndex:
-        if parent_index.isValid() and parent_index.column() != 0:
-            return QModelIndex()
-        names = self._children(self.path(parent_index))
+        # Called for every row a view lays out: kept to plain lookups.
+        if parent_index.isValid():
+            if parent_index.column() != 0:
+                return QModelIndex()
+            folder = self._paths[parent_index.internalId()]
+            names = self._children(folder)
+            prefix = folder + "/"
+        else:
+            names = self._children("/")
+            prefix = "/"
         if not (0 <= row < len(names) and 0 <= column < len(COLUMNS)):
             return QModelIndex()
-        return self.createIndex(row, column, self._id(_join(self.path(parent_index), names[row])))
+        path = prefix + names[row]
+        found = self._ids.get(path)
+        return self.createIndex(row, column, found if found is not None else self._id(path))
 
     def parent(self, index: QModelIndex = QModelIndex()) -> QModelIndex:  # type: ignore[override]
         if not index.isValid():
@@ -116,7 +145,11 @@ class ImageTreeModel(QAbstractItemModel):
         return len(COLUMNS)
 
     def hasChildren(self, parent_index: QModelIndex = QModelIndex()) -> bool:  # noqa: N802
-        return self.rowCount(parent_index) > 0
+        if not parent_index.isValid():
+            return True
+        if parent_index.column() != 0:
+            return False
+        return bool(self._children(self._paths[parent_index.internalId()]))
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
@@ -125,17 +158,9 @@ class ImageTreeModel(QAbstractItemModel):
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
-            return Qt.ItemFlag.ItemIsDropEnabled
-        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        path = self.path(index)
-        live = self.state.entry(path)
-        if live is not None:
-            flags |= Qt.ItemFlag.ItemIsDragEnabled
-            if index.column() == NAME:
-                flags |= Qt.ItemFlag.ItemIsEditable
-            if live.kind == DIR:
-                flags |= Qt.ItemFlag.ItemIsDropEnabled
-        return flags
+            return _ROOT_FLAGS
+        live = self.state.entries.get(self._paths[index.internalId()])
+        return _FLAGS[live is not None, live is not None and live.kind == DIR, index.column() == NAME]
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
