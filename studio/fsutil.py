@@ -42,10 +42,11 @@ def atomic_write(path: Path, data: bytes | str, mode: int | None = None) -> None
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a directory's entries (a rename into it) durable."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:

@@ -22,7 +22,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studio.fsutil import atomic_write
+from studio.fsutil import atomic_write, fsync_dir
 from studio.image.entry import DIR, FILE, SYMLINK, Entry, parent
 from studio.image.project import META_FILE, Attrs, OverlayMeta, Project, inferred_attrs
 
@@ -209,7 +209,8 @@ def _carry_out(work: Path) -> None:
         if os.path.exists(staged):
             Path(target).parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged, target)
-    _fsync_tree_dirs({str(Path(t).parent) for _, t in journal["renames"]})
+    for directory in {Path(t).parent for _, t in journal["renames"]}:
+        fsync_dir(directory)
     (work / JOURNAL).unlink()
     shutil.rmtree(work, ignore_errors=True)
 
@@ -220,15 +221,3 @@ def _host_kind(path: Path) -> str:
     except FileNotFoundError:
         return "missing"
     return DIR if stat.S_ISDIR(mode) else FILE if stat.S_ISREG(mode) else "other"
-
-
-def _fsync_tree_dirs(directories: set[str]) -> None:
-    for directory in directories:
-        try:
-            fd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
