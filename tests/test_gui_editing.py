@@ -235,3 +235,25 @@ def test_properties_dialog_keeps_octal_and_checkboxes_in_sync(qapp):
     dialog.owner.setCurrentIndex(dialog.owner.findData(1))
     dialog.group.setEditText("wheel")
     assert dialog.values() == (0o600, 1, 10, "")
+
+
+def test_undo_shows_in_open_editors_and_search_filters_the_tree(window):
+    window.show_inittab()
+    tab = window.inittab_editor
+    tab.apply_preset("Serial getty with login")
+    assert tab.save()
+    window.undo_action.trigger()
+    assert "-/bin/sh" in tab.text.toPlainText() and not tab.is_modified()
+
+    panel = window.tree_panel
+    panel.search.setText("inittab")
+    panel._apply_filter()
+    model = panel.model
+    assert model.rowCount() == 1 and model.index(0, 0).data() == "etc"
+    etc = model.index(0, 0)
+    assert [model.index(r, 0, etc).data() for r in range(model.rowCount(etc))] == ["inittab"]
+    panel.search.clear()
+    panel.changes_only.setChecked(True)
+    etc = model.index_of("/etc")
+    names = {model.index(r, 0, etc).data() for r in range(model.rowCount(etc))}
+    assert {"inittab", "hostname", "init.d"} <= names and "passwd" not in names

@@ -95,7 +95,10 @@ class InittabEditor(QWidget):
     def reload(self) -> None:
         entry = resolve(self.editor.state.entries, INITTAB)
         text = self.editor.doc.read_bytes(entry.path).decode(errors="replace") if entry and entry.kind == "file" else ""
-        self.set_text(text)
+        if text != self.current_text() or not self.lines:
+            self.set_text(text)
+        else:
+            self._validate()  # the image around it may have changed (a program added or removed)
         self._set_modified(False)
 
     def set_text(self, text: str) -> None:

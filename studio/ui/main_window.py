@@ -180,7 +180,8 @@ class MainWindow(QMainWindow):
         self.redo_action.setEnabled(False)
         self.tree_panel = TreePanel(self.editor, self)
         self.tree_dock.setWidget(self.tree_panel)
-        self.edit_menu.addActions([self.tree_panel.new_file_action, self.tree_panel.new_folder_action])
+        self._tree_menu_actions = [self.tree_panel.new_file_action, self.tree_panel.new_folder_action]
+        self.edit_menu.addActions(self._tree_menu_actions)
         self.watcher = DiskWatcher(project.root, self)
         self.watcher.changed.connect(self.reload_from_disk)
         self._remember_recent(project.root)
@@ -211,6 +212,9 @@ class MainWindow(QMainWindow):
         self.editor.model.detach()
         self.editor.doc.discard_autosave()
         self.editor.doc.close()
+        for action in getattr(self, "_tree_menu_actions", []):
+            self.edit_menu.removeAction(action)
+        self._tree_menu_actions = []
         self.tree_dock.setWidget(QWidget())
         self.editor = None
         self.tree_panel = None
@@ -280,13 +284,6 @@ class MainWindow(QMainWindow):
         self.editor.undo_stack.push(EditCommand(self.editor.state, change))
         if was_clean:
             self.editor.undo_stack.setClean()  # the state is what the disk holds
-        for i in range(1, self.tabs.count()):
-            widget = self.tabs.widget(i)
-            if not getattr(widget, "is_modified", lambda: True)() and hasattr(widget, "reload"):
-                try:
-                    widget.reload()
-                except KeyError:
-                    pass
         self.statusBar().showMessage(f"Picked up {len(change)} change(s) made on disk", 6000)
 
     def _remember_recent(self, root: Path) -> None:
@@ -332,7 +329,16 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 6000)
 
     def _schedule_check(self, *_) -> None:
+        """After any edit or undo: recheck problems, and show open editors what the image holds now
+        (unless they have edits of their own)."""
         self._check_timer.start()
+        for i in range(1, self.tabs.count()):
+            widget = self.tabs.widget(i)
+            if hasattr(widget, "reload") and not widget.is_modified():
+                try:
+                    widget.reload()
+                except KeyError:  # the file is gone (deleted, or the edit that made it undone)
+                    pass
 
     def _update_title(self, *_) -> None:
         name = self.project.name if self.project else ""

@@ -83,8 +83,9 @@ class FileEditor(QWidget):
     def reload(self) -> None:
         """Show the file as it is in the image now."""
         entry = self.editor.state.entry(self.path)
-        data = self.editor.doc.read_bytes(self.path)
-        self.text.setPlainText(data.decode("utf-8", errors="replace"))
+        text = self.editor.doc.read_bytes(self.path).decode("utf-8", errors="replace")
+        if text != self.text.toPlainText():
+            self.text.setPlainText(text)
         self.text.document().setModified(False)
         self.executable.blockSignals(True)
         self.executable.setChecked(bool(entry and entry.mode & 0o100))
