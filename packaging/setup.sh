@@ -20,6 +20,8 @@ APT_PACKAGES=(
   seabios
   # BusyBox, to check init scripts with the shell Alpine runs (ash)
   busybox
+  # wasm2c and its runtime: WebAssembly programs become executables the 32-bit guest runs
+  wabt
   # QtWebEngine (offscreen and on a desktop)
   libegl1 libgl1 libx11-6 libx11-xcb1 libxcomposite1 libxdamage1 libxext6 libxfixes3 libxrandr2 libxtst6
   libasound2 libbrotli1 libdbus-1-3 libfontconfig1 libfreetype6 libgbm1 libglib2.0-0 libnspr4 libnss3
@@ -64,5 +66,8 @@ fi
 
 say "Guest kernel (built once, cached by source version and config)"
 .venv/bin/studio kernel
+
+say "Compilers (zig's caches warmed once, so the first compile in the app is fast)"
+.venv/bin/studio toolchain
 
 say "Set-up done. Run the studio: .venv/bin/studio    Run the tests: .venv/bin/python -m pytest"

@@ -126,6 +126,95 @@ def cmd_check(args) -> int:
     return 1 if errors else 0
 
 
+def cmd_program_add(args) -> int:
+    from studio.compile import programs
+    from studio.image.project import Project
+
+    project = Project.open(Path(args.dir))
+    program = programs.add(project, args.name, [Path(s) for s in args.source], args.target,
+                           args.install or "", args.cflags or "", replace=args.replace)
+    extra = f" (and {program.install}.wasm)" if program.target == "wasm32-wasi" else ""
+    print(f"program {program.name}: {', '.join(program.sources)} -> {program.install}{extra} [{program.target}]")
+    return 0
+
+
+def cmd_compile(args) -> int:
+    from studio.compile import programs
+    from studio.compile.install import install_change
+    from studio.compile.queue import CompileQueue
+    from studio.image.document import ImageDocument
+
+    doc = ImageDocument.open(Path(args.dir))
+    chosen = [programs.find(doc.project, args.program)] if args.program else programs.load(doc.project)
+    if not chosen:
+        print("no programs: add one with `studio program add`", file=sys.stderr)
+        return 1
+    queue = CompileQueue(doc.project.root)
+    queue.listeners.append(lambda job: print(f"{job.program.name}: {job.status}", file=sys.stderr)
+                           if job.status == "running" else None)
+    try:
+        outcomes = queue.wait(queue.submit_all(chosen))
+    finally:
+        queue.shutdown()
+    failed = 0
+    for outcome in outcomes:
+        print(f"{outcome.program}: {outcome.status} in {outcome.seconds:.2f} s")
+        for diagnostic in outcome.diagnostics:
+            print(f"  {diagnostic}")
+        if outcome.ok:
+            doc.state.apply(install_change(doc, outcome))
+            for artifact in outcome.artifacts:
+                print(f"  installed {artifact.image_path}")
+        else:
+            failed += 1
+            if not outcome.diagnostics:
+                print("\n".join("  " + line for line in outcome.output.splitlines()[-20:]))
+    doc.save()
+    doc.close()
+    return 1 if failed else 0
+
+
+def cmd_run(args) -> int:
+    from studio.compile import programs
+    from studio.compile.queue import CompileQueue
+    from studio.compile.hostrun import run_wasm
+
+    from studio.image.project import Project
+
+    project = Project.open(Path(args.dir))
+    program = programs.find(project, args.name)
+    if program.target != "wasm32-wasi":
+        print(f"error: {program.name} targets i386; only WebAssembly runs on the host", file=sys.stderr)
+        return 2
+    queue = CompileQueue(project.root, workers=1)
+    try:
+        (outcome,) = queue.wait([queue.submit(program)])
+    finally:
+        queue.shutdown()
+    if not outcome.ok:
+        print(outcome.output, file=sys.stderr)
+        return 1
+    wasm = next(a.host_path for a in outcome.artifacts if a.image_path.endswith(".wasm"))
+    result = run_wasm(wasm, args.args, sys.stdin.buffer.read() if not sys.stdin.isatty() else b"",
+                      name=program.name)
+    sys.stdout.buffer.write(result.stdout)
+    sys.stderr.buffer.write(result.stderr)
+    return result.exit_code
+
+
+def cmd_toolchain(args) -> int:
+    from studio.compile import toolchain
+
+    progress = _ProgressLine()
+    try:
+        toolchain.warm(lambda message, fraction: (progress(message, fraction),
+                                                  None if progress.tty else print(message, flush=True)))
+    finally:
+        progress.done()
+    print(f"toolchain ready: {toolchain.version()}")
+    return 0
+
+
 def cmd_kernel(args) -> int:
     from studio import kernel
 
@@ -178,6 +267,33 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="report inittab, init script and architecture problems")
     check.add_argument("dir")
     check.set_defaults(func=cmd_check)
+
+    program = sub.add_parser("program", help="programs compiled into the image")
+    program_sub = program.add_subparsers(dest="program_command", required=True)
+    padd = program_sub.add_parser("add", help="add a C/C++ program to the project")
+    padd.add_argument("dir")
+    padd.add_argument("name")
+    padd.add_argument("--source", action="append", required=True, metavar="FILE",
+                      help="a source file or folder (repeatable); copied into the project if outside it")
+    padd.add_argument("--target", default="wasm32-wasi", choices=["wasm32-wasi", "i386"])
+    padd.add_argument("--install", metavar="/usr/local/bin/NAME", help="where the program goes in the image")
+    padd.add_argument("--cflags", help="extra compiler flags, e.g. '-DNDEBUG -lm'")
+    padd.add_argument("--replace", action="store_true", help="redefine a program of that name")
+    padd.set_defaults(func=cmd_program_add)
+
+    comp = sub.add_parser("compile", help="compile programs and install them into the image")
+    comp.add_argument("dir")
+    comp.add_argument("--program", metavar="NAME", help="only this program")
+    comp.set_defaults(func=cmd_compile)
+
+    run = sub.add_parser("run", help="run a WebAssembly program on the host (wasmtime), without booting")
+    run.add_argument("dir")
+    run.add_argument("name")
+    run.add_argument("args", nargs="*")
+    run.set_defaults(func=cmd_run)
+
+    tool = sub.add_parser("toolchain", help="warm the compilers' caches (setup does this)")
+    tool.set_defaults(func=cmd_toolchain)
 
     kern = sub.add_parser("kernel", help="build the guest kernel (once; cached)")
     kern.set_defaults(func=cmd_kernel)

@@ -96,11 +96,13 @@ class OverlayMeta:
 
 
 class Project:
-    def __init__(self, root: Path, name: str, base: bases.BaseSource, boot: BootSettings):
+    def __init__(self, root: Path, name: str, base: bases.BaseSource, boot: BootSettings,
+                 programs: list[dict] | None = None):
         self.root = Path(root).resolve()
         self.name = name
         self.base = base
         self.boot = boot
+        self.programs = programs or []  # [[programs]] tables; studio.compile.programs gives them meaning
         self.meta = OverlayMeta.load(self.root / META_FILE)
 
     # -- locations ---------------------------------------------------------
@@ -137,7 +139,7 @@ class Project:
         url = bases.alpine_source(spec.split(":", 1)[1]).url if spec.startswith("alpine:") else ""
         base = bases.BaseSource(spec, filename, sha512, url, b.get("source", ""))
         boot = BootSettings(**{k: v for k, v in data.get("boot", {}).items() if k in BootSettings.__annotations__})
-        return cls(root, data.get("name", root.name), base, boot)
+        return cls(root, data.get("name", root.name), base, boot, data.get("programs", []))
 
     @classmethod
     def create(cls, root: Path, source: bases.BaseSource, name: str | None = None,
@@ -170,6 +172,8 @@ class Project:
             "base": base,
             "boot": {"memory_mb": self.boot.memory_mb, "kernel_args": self.boot.kernel_args},
         }
+        if self.programs:
+            data["programs"] = self.programs
         atomic_write(self.root / SETTINGS_FILE, "# Image Studio project\n" + tomli_w.dumps(data))
 
     def save_meta(self) -> None:

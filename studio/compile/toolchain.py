@@ -1,0 +1,113 @@
+"""The compilers (Qt-free): zig (PyPI `ziglang`) for wasm32-wasi and static i386, and Debian
+wabt's wasm2c plus this project's WASI layer to turn a .wasm into an i386 executable that runs
+inside the guest. One pinned flag set per target keeps zig's cache warm."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from studio import paths
+from studio.errors import StudioError
+
+WASM, I386 = "wasm32-wasi", "i386"
+TARGETS = (WASM, I386)
+
+# The pinned flag sets. clock() in WASI needs the emulated process clocks.
+FLAGS = {
+    WASM: ["-target", "wasm32-wasi", "-O2", "-s", "-D_WASI_EMULATED_PROCESS_CLOCKS"],
+    I386: ["-target", "x86-linux-musl", "-static", "-O2", "-s"],
+}
+LINK = {WASM: ["-lwasi-emulated-process-clocks"], I386: []}
+CXX = {WASM: ["-fno-exceptions"], I386: []}  # WASI has no C++ exceptions
+
+WASI_RUNTIME = paths.RESOURCES_DIR / "wasi" / "wasi_runtime.c"
+WASM2C_RUNTIME = Path("/usr/share/wabt/wasm2c")
+WASM_RT_HEADER = Path("/usr/include/wasm-rt.h")
+MODULE_NAME = "prog"  # wasm2c -n: the symbol names wasi_runtime.c links against
+
+C_SUFFIXES = {".c"}
+CXX_SUFFIXES = {".cc", ".cpp", ".cxx", ".c++"}
+HEADER_SUFFIXES = {".h", ".hh", ".hpp", ".hxx", ".inc"}
+
+
+class ToolchainMissing(StudioError):
+    pass
+
+
+def zig() -> list[str]:
+    try:
+        import ziglang  # noqa: F401
+    except ImportError as err:
+        raise ToolchainMissing("zig is missing: install the `ziglang` Python package "
+                               "(packaging/setup.sh does).") from err
+    return [sys.executable, "-m", "ziglang"]
+
+
+def wasm2c() -> str:
+    found = shutil.which("wasm2c")
+    if not found or not (WASM2C_RUNTIME / "wasm-rt-impl.c").exists() or not WASM_RT_HEADER.exists():
+        raise ToolchainMissing("wasm2c and its runtime sources are missing: install Debian's wabt package "
+                               "(packaging/setup.sh does). They turn WebAssembly into programs the guest runs.")
+    return found
+
+
+def compiler(language: str) -> list[str]:
+    return zig() + ["c++" if language == "c++" else "cc"]
+
+
+def language_of(sources: list[Path]) -> str:
+    return "c++" if any(s.suffix.lower() in CXX_SUFFIXES for s in sources) else "c"
+
+
+@functools.lru_cache(maxsize=1)
+def version() -> str:
+    """Everything a compiled output depends on besides its sources and flags."""
+    digest = hashlib.sha256()
+    out = subprocess.run(zig() + ["version"], capture_output=True, text=True, check=True).stdout.strip()
+    digest.update(out.encode())
+    try:
+        digest.update(subprocess.run([wasm2c(), "--version"], capture_output=True, text=True).stdout.encode())
+        digest.update((WASM2C_RUNTIME / "wasm-rt-impl.c").read_bytes())
+    except ToolchainMissing:
+        digest.update(b"no-wasm2c")
+    digest.update(WASI_RUNTIME.read_bytes())
+    digest.update(repr((FLAGS, LINK, CXX)).encode())
+    return f"zig {out} / {digest.hexdigest()[:12]}"
+
+
+def runtime_dir(work: Path) -> Path:
+    """wasm2c's runtime sources, copied beside the translated module (never the host's /usr/include)."""
+    wasm2c()
+    rt = work / "rt"
+    rt.mkdir(parents=True, exist_ok=True)
+    for source in (WASM_RT_HEADER, WASM2C_RUNTIME / "wasm-rt-impl.c", WASM2C_RUNTIME / "wasm-rt-impl.h"):
+        shutil.copyfile(source, rt / source.name)
+    return rt
+
+
+def warm(progress: Callable[[str, float], None] | None = None) -> None:
+    """Compile tiny C and C++ programs for both targets (and the WASI layer), so zig has built its
+    libcs and the first compile a user asks for is fast."""
+    from studio.compile.jobs import Program, compile_program
+
+    report = progress or (lambda message, fraction: None)
+    with tempfile.TemporaryDirectory(prefix="studio-warm-") as tmp:
+        root = Path(tmp)
+        (root / "warm.c").write_text('#include <stdio.h>\n#include <time.h>\n'
+                                     'int main(void){printf("%ld\\n",(long)clock());return 0;}\n')
+        (root / "warm.cpp").write_text('#include <cstdio>\nint main(){std::puts("ok");return 0;}\n')
+        steps = [(WASM, "warm.c"), (I386, "warm.c"), (WASM, "warm.cpp"), (I386, "warm.cpp")]
+        for i, (target, source) in enumerate(steps):
+            report(f"warming zig for {target} ({source}): the first time builds libc, about a minute",
+                   i / len(steps))
+            outcome = compile_program(Program(f"warm{i}", [source], target=target), root, cache=None)
+            if outcome.status != "succeeded":
+                raise StudioError(f"warming the toolchain failed:\n{outcome.output}")
+    report("toolchain warm", 1.0)
