@@ -17,8 +17,9 @@ class HeadlessResult:
     ok: bool
     reason: str
     milestones: dict[str, float] = field(default_factory=dict)
-    output: str = ""  # what the commands printed (their echo removed)
+    output: str = ""  # what the commands printed (their echo removed), joined
     console: str = ""  # the whole console
+    outputs: list[str] = field(default_factory=list)  # per command
 
 
 def boot_headless(project_dir: Path, commands: list[str], expect: str | None = None,
@@ -63,7 +64,7 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
         output = "\n".join(outputs)
         if expect is not None and not re.search(expect, output, re.MULTILINE):
             return _failed(f"the output did not match /{expect}/", session, output)
-        return HeadlessResult(True, "ok", dict(session.console.milestones), output, session.console.text)
+        return HeadlessResult(True, "ok", dict(session.console.milestones), output, session.console.text, outputs)
     finally:
         session.stop()
         view.close()

@@ -39,6 +39,24 @@ def add(project: Project, name: str, sources: list[Path], target: str = "wasm32-
     programs = load(project)
     if any(p.name == name for p in programs) and not replace:
         raise StudioError(f"a program named {name!r} exists already")
+    program = Program(name, _bring_in(project, name, sources), target, install, cflags)
+    programs = [p for p in programs if p.name != name] + [program]
+    save(project, programs)
+    return program
+
+
+def add_sources(project: Project, name: str, sources: list[Path]) -> Program:
+    """Add files or folders to a program's sources (copied in when outside the project)."""
+    program = find(project, name)
+    for source in _bring_in(project, name, sources):
+        if source not in program.sources:
+            program.sources.append(source)
+    save(project, [program if p.name == name else p for p in load(project)])
+    return program
+
+
+def _bring_in(project: Project, name: str, sources: list[Path]) -> list[str]:
+    """Project-relative paths of `sources`; those outside the project are copied to src/NAME/."""
     relative = []
     for source in sources:
         source = Path(source).resolve()
@@ -55,10 +73,7 @@ def add(project: Project, name: str, sources: list[Path], target: str = "wasm32-
         else:
             shutil.copy2(source, copy)
         relative.append(str(copy.relative_to(project.root)))
-    program = Program(name, relative, target, install, cflags)
-    programs = [p for p in programs if p.name != name] + [program]
-    save(project, programs)
-    return program
+    return relative
 
 
 def remove(project: Project, name: str) -> None:

@@ -22,7 +22,8 @@ from studio.ui.boot_pane import BootPane
 from studio.ui.commands import EditCommand
 from studio.ui.disk_watch import DiskWatcher
 from studio.ui.inittab_editor import InittabEditor
-from studio.ui.text_editor import FileEditor, is_text
+from studio.ui.compile_panel import CompilePanel
+from studio.ui.text_editor import FileEditor, SourceEditor, is_text
 from studio.ui.tree_panel import ImageEditor, TreePanel
 from studio.ui.worker import Task
 
@@ -63,6 +64,12 @@ class MainWindow(QMainWindow):
         self.problems_dock.setObjectName("problems-dock")
         self.problems_dock.setWidget(self.problems)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
+        self.compile_panel: CompilePanel | None = None
+        self.programs_dock = QDockWidget("Programs", self)
+        self.programs_dock.setObjectName("programs-dock")
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.programs_dock)
+        self.tabifyDockWidget(self.problems_dock, self.programs_dock)
+        self.problems_dock.raise_()
 
         self._make_actions()
         self._make_status_bar()
@@ -78,7 +85,7 @@ class MainWindow(QMainWindow):
         self._check_timer.timeout.connect(self.refresh_problems)
         self.resize(1300, 820)
         self.resizeDocks([self.tree_dock], [560], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [110], Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
         self.set_project(project)
         self.session.load()
 
@@ -142,6 +149,7 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.tree_dock.toggleViewAction())
         view_menu.addAction(self.problems_dock.toggleViewAction())
+        view_menu.addAction(self.programs_dock.toggleViewAction())
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
@@ -182,6 +190,9 @@ class MainWindow(QMainWindow):
         self.tree_dock.setWidget(self.tree_panel)
         self._tree_menu_actions = [self.tree_panel.new_file_action, self.tree_panel.new_folder_action]
         self.edit_menu.addActions(self._tree_menu_actions)
+        self.compile_panel = CompilePanel(self.editor, self)
+        self.compile_panel.openSource.connect(self.open_source)
+        self.programs_dock.setWidget(self.compile_panel)
         self.watcher = DiskWatcher(project.root, self)
         self.watcher.changed.connect(self.reload_from_disk)
         self._remember_recent(project.root)
@@ -216,6 +227,10 @@ class MainWindow(QMainWindow):
             self.edit_menu.removeAction(action)
         self._tree_menu_actions = []
         self.tree_dock.setWidget(QWidget())
+        if self.compile_panel is not None:
+            self.compile_panel.shutdown()
+            self.programs_dock.setWidget(QWidget())
+            self.compile_panel = None
         self.editor = None
         self.tree_panel = None
         return True
@@ -366,6 +381,20 @@ class MainWindow(QMainWindow):
         editor.modificationChanged.connect(self._update_title)
         self.tabs.setCurrentIndex(self.tabs.addTab(editor, path.rsplit("/", 1)[1]))
         self.tabs.setTabToolTip(self.tabs.currentIndex(), path)
+
+    def open_source(self, path: Path, line: int = 1) -> None:
+        """A program's source file (in the project folder), at `line`."""
+        for i in range(1, self.tabs.count()):
+            widget = self.tabs.widget(i)
+            if isinstance(widget, SourceEditor) and widget.path == path:
+                self.tabs.setCurrentIndex(i)
+                widget.mark_line(line)
+                return
+        editor = SourceEditor(path, self)
+        editor.modificationChanged.connect(self._update_title)
+        self.tabs.setCurrentIndex(self.tabs.addTab(editor, path.name))
+        self.tabs.setTabToolTip(self.tabs.currentIndex(), str(path))
+        editor.mark_line(line)
 
     def show_inittab(self) -> None:
         if self.editor is None:

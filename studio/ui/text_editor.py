@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QHBoxLayout, QLabel, QMenu, QPlainTextEdit, QPushButton, QTextEdit, QToolButton, QVBoxLayout, QWidget,
 )
 
+from studio.fsutil import atomic_write
 from studio.image import edits, scripts
 from studio.image.preset import SCRIPT_TEMPLATES
 from studio.ui.tree_panel import ImageEditor
@@ -39,20 +40,94 @@ class ShellHighlighter(QSyntaxHighlighter):
                 self.setFormat(match.start(), match.end() - match.start(), fmt)
 
 
-class FileEditor(QWidget):
-    """One text file. Save (Ctrl+S) turns the text into an undoable edit of the image."""
+class TextTab(QWidget):
+    """A monospace text editor tab with a status line and error-line marking."""
 
     modificationChanged = Signal(bool)
 
-    def __init__(self, editor: ImageEditor, path: str, parent: QWidget | None = None):
+    def __init__(self, label: str, parent: QWidget | None = None):
         super().__init__(parent)
-        self.editor = editor
-        self.path = path
-        self.is_script = scripts.is_init_script(path)
         self.text = QPlainTextEdit(self)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.status = QLabel(path, self)
+        self.status = QLabel(label, self)
+        self.text.modificationChanged.connect(self.modificationChanged)
+
+    def is_modified(self) -> bool:
+        return self.text.document().isModified()
+
+    def set_text(self, text: str) -> None:
+        if text != self.text.toPlainText():
+            self.text.setPlainText(text)
+        self.text.document().setModified(False)
+
+    def mark_line(self, line: int) -> None:
+        if line <= 0:
+            return
+        block = self.text.document().findBlockByNumber(line - 1)
+        selection = QTextEdit.ExtraSelection()
+        selection.format.setBackground(QColor("#ffd6d6"))
+        selection.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+        selection.cursor = QTextCursor(block)
+        self.text.setExtraSelections([selection])
+        self.text.setTextCursor(QTextCursor(block))
+        self.text.centerCursor()
+
+    def error_line(self) -> int:
+        """The marked error line (1-based), or 0."""
+        marks = self.text.extraSelections()
+        return marks[0].cursor.blockNumber() + 1 if marks else 0
+
+
+class SourceEditor(TextTab):
+    """A program's source file in the project folder (not in the image); saved atomically."""
+
+    def __init__(self, path, parent: QWidget | None = None):
+        super().__init__(str(path), parent)
+        self.path = path
+        if path.suffix in (".c", ".h", ".cc", ".cpp", ".hpp", ".cxx"):
+            CHighlighter(self.text.document())
+        save = QPushButton("Save File", self)
+        save.clicked.connect(self.save)
+        bar = QHBoxLayout()
+        bar.addWidget(self.status, 1)
+        bar.addWidget(save)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.text)
+        layout.addLayout(bar)
+        self.reload()
+
+    def reload(self) -> None:
+        self.set_text(self.path.read_text(errors="replace"))
+
+    def save(self) -> bool:
+        atomic_write(self.path, self.text.toPlainText())
+        self.text.document().setModified(False)
+        self.status.setText(f"Saved {self.path}")
+        return True
+
+
+class CHighlighter(ShellHighlighter):
+    KEYWORDS = (r"\b(if|else|for|while|do|switch|case|default|break|continue|return|goto|struct|union|enum|"
+                r"typedef|static|const|volatile|extern|inline|sizeof|int|char|long|short|unsigned|signed|"
+                r"float|double|void|bool|auto|class|namespace|template|public|private|protected)\b|^\s*#\w+")
+
+    def __init__(self, document):
+        super().__init__(document)
+        comment = QTextCharFormat()
+        comment.setForeground(QColor("#8c8c8c"))
+        self.rules[-1] = (re.compile(r"//.*$|/\*.*?\*/"), comment)
+
+
+class FileEditor(TextTab):
+    """One text file of the image. Saving turns the text into an undoable edit of the image."""
+
+    def __init__(self, editor: ImageEditor, path: str, parent: QWidget | None = None):
+        super().__init__(path, parent)
+        self.editor = editor
+        self.path = path
+        self.is_script = scripts.is_init_script(path)
         self.save_button = QPushButton("Save to Image", self)
         self.save_button.clicked.connect(self.save)
         bar = QHBoxLayout()
@@ -77,23 +152,16 @@ class FileEditor(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.text)
         layout.addLayout(bar)
-        self.text.modificationChanged.connect(self.modificationChanged)
         self.reload()
 
     def reload(self) -> None:
         """Show the file as it is in the image now."""
         entry = self.editor.state.entry(self.path)
-        text = self.editor.doc.read_bytes(self.path).decode("utf-8", errors="replace")
-        if text != self.text.toPlainText():
-            self.text.setPlainText(text)
-        self.text.document().setModified(False)
+        self.set_text(self.editor.doc.read_bytes(self.path).decode("utf-8", errors="replace"))
         self.executable.blockSignals(True)
         self.executable.setChecked(bool(entry and entry.mode & 0o100))
         self.executable.blockSignals(False)
         self.text.setExtraSelections([])
-
-    def is_modified(self) -> bool:
-        return self.text.document().isModified()
 
     def save(self) -> bool:
         text = self.text.toPlainText()
@@ -119,23 +187,6 @@ class FileEditor(QWidget):
         self.status.setText(f"Not saved: {problem}")
         self.mark_line(problem.line)
         return False
-
-    def mark_line(self, line: int) -> None:
-        if line <= 0:
-            return
-        block = self.text.document().findBlockByNumber(line - 1)
-        selection = QTextEdit.ExtraSelection()
-        selection.format.setBackground(QColor("#ffd6d6"))
-        selection.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
-        selection.cursor = QTextCursor(block)
-        self.text.setExtraSelections([selection])
-        self.text.setTextCursor(QTextCursor(block))
-        self.text.centerCursor()
-
-    def error_line(self) -> int:
-        """The marked error line (1-based), or 0."""
-        marks = self.text.extraSelections()
-        return marks[0].cursor.blockNumber() + 1 if marks else 0
 
     def _executable_toggled(self, on: bool) -> None:
         entry = self.editor.state.entry(self.path)

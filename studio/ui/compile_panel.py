@@ -1,0 +1,307 @@
+"""The Programs panel: the project's C/C++ programs, the compile queue's jobs with status, time
+and output, compiler diagnostics (double-click opens the source at the line), installing
+results into the image (undoable), and running a .wasm on the host with wasmtime."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget,
+    QListWidgetItem, QMessageBox, QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
+    QVBoxLayout, QWidget,
+)
+
+from studio.compile import programs, toolchain
+from studio.compile.hostrun import run_wasm
+from studio.compile.install import install_change
+from studio.compile.jobs import CACHED, FAILED, SUCCEEDED, Program
+from studio.compile.queue import CompileQueue, Job
+from studio.errors import StudioError
+from studio.ui.tree_panel import ImageEditor
+
+JOB_COLUMNS = ("Program", "Target", "Status", "Time")
+_STATUS_COLORS = {SUCCEEDED: Qt.GlobalColor.darkGreen, CACHED: Qt.GlobalColor.darkCyan, FAILED: Qt.GlobalColor.red}
+
+
+class _QueueSignals(QObject):
+    """Carries the queue's listener calls (worker threads) to the GUI thread."""
+
+    changed = Signal(object)
+
+
+class SourceList(QListWidget):
+    """A program's sources; files dropped from the desktop are added to it."""
+
+    filesDropped = Signal(list)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+
+    def dragEnterEvent(self, event):  # noqa: N802 (Qt override)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event):  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):  # noqa: N802
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.filesDropped.emit(paths)
+            event.acceptProposedAction()
+
+
+class CompilePanel(QWidget):
+    openSource = Signal(Path, int)  # a project file to show at a line
+
+    def __init__(self, editor: ImageEditor, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.editor = editor
+        self.project = editor.doc.project
+        self.queue = CompileQueue(self.project.root)
+        self._signals = _QueueSignals(self)
+        self._signals.changed.connect(self._job_changed)
+        self.queue.listeners.append(self._signals.changed.emit)
+        self._rows: dict[int, int] = {}  # id(job) -> table row
+        self.jobs: list[Job] = []
+
+        self.program_list = QListWidget(self)
+        self.program_list.currentRowChanged.connect(self._show_program)
+        add = QPushButton("Add Program…", self)
+        add.clicked.connect(self.add_program_dialog)
+        remove = QPushButton("Remove", self)
+        remove.clicked.connect(self.remove_program)
+        left = QVBoxLayout()
+        left.addWidget(QLabel("Programs"))
+        left.addWidget(self.program_list)
+        row = QHBoxLayout()
+        row.addWidget(add)
+        row.addWidget(remove)
+        left.addLayout(row)
+
+        self.target = QComboBox(self)
+        self.target.addItems(toolchain.TARGETS)
+        self.install = QLineEdit(self)
+        self.cflags = QLineEdit(self)
+        self.sources = SourceList(self)
+        self.sources.filesDropped.connect(self.add_sources)
+        self.sources.itemDoubleClicked.connect(lambda item: self.openSource.emit(self.project.root / item.text(), 1))
+        apply = QPushButton("Apply", self)
+        apply.clicked.connect(self.apply_program)
+        form = QFormLayout()
+        form.addRow("Target:", self.target)
+        form.addRow("Install as:", self.install)
+        form.addRow("Extra flags:", self.cflags)
+        form.addRow("Sources (drop files here):", self.sources)
+        form.addRow("", apply)
+
+        self.compile_button = QPushButton("Compile", self)
+        self.compile_button.clicked.connect(self.compile_selected)
+        compile_all = QPushButton("Compile All", self)
+        compile_all.clicked.connect(self.compile_all)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.clicked.connect(self.cancel_selected)
+        run = QPushButton("Run on Host…", self)
+        run.clicked.connect(self.run_on_host_dialog)
+        buttons = QHBoxLayout()
+        for b in (self.compile_button, compile_all, self.cancel_button, run):
+            buttons.addWidget(b)
+
+        self.job_table = QTableWidget(0, len(JOB_COLUMNS), self)
+        self.job_table.setHorizontalHeaderLabels(JOB_COLUMNS)
+        self.job_table.horizontalHeader().setStretchLastSection(True)
+        self.job_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.job_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.job_table.currentCellChanged.connect(lambda row, *_: self._show_output(row))
+        self.output = QPlainTextEdit(self)
+        self.output.setReadOnly(True)
+        self.problems = QListWidget(self)
+        self.problems.itemDoubleClicked.connect(self._open_problem)
+
+        middle = QWidget(self)
+        middle_layout = QVBoxLayout(middle)
+        middle_layout.setContentsMargins(0, 0, 0, 0)
+        middle_layout.addLayout(form)
+        middle_layout.addLayout(buttons)
+        middle_layout.addWidget(self.job_table)
+        right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(self.output)
+        right.addWidget(self.problems)
+        left_widget = QWidget(self)
+        left_widget.setLayout(left)
+        split = QSplitter(self)
+        split.addWidget(left_widget)
+        split.addWidget(middle)
+        split.addWidget(right)
+        split.setSizes([180, 420, 420])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+        self.refresh_programs()
+
+    # -- programs ------------------------------------------------------------------------
+    def programs(self) -> list[Program]:
+        return programs.load(self.project)
+
+    def refresh_programs(self, select: str | None = None) -> None:
+        current = select or (self.program_list.currentItem().text() if self.program_list.currentItem() else None)
+        self.program_list.blockSignals(True)
+        self.program_list.clear()
+        for program in self.programs():
+            self.program_list.addItem(program.name)
+        self.program_list.blockSignals(False)
+        names = [p.name for p in self.programs()]
+        self.program_list.setCurrentRow(names.index(current) if current in names else (0 if names else -1))
+        self._show_program(self.program_list.currentRow())
+
+    def selected(self) -> Program | None:
+        item = self.program_list.currentItem()
+        return programs.find(self.project, item.text()) if item else None
+
+    def _show_program(self, row: int) -> None:
+        program = self.selected()
+        self.sources.clear()
+        if program is None:
+            self.install.clear()
+            self.cflags.clear()
+            return
+        self.target.setCurrentText(program.target)
+        self.install.setText(program.install)
+        self.cflags.setText(program.cflags)
+        for source in program.sources:
+            self.sources.addItem(source)
+
+    def add_program_dialog(self) -> None:
+        name, ok = QInputDialog.getText(self, "Add Program", "Program name:")
+        if not ok or not name.strip():
+            return
+        files = QFileDialog.getOpenFileNames(self, f"Sources of {name}", filter="C/C++ (*.c *.cc *.cpp *.cxx *.h *.hpp)")[0]
+        if files:
+            self.add_program(name.strip(), [Path(f) for f in files])
+
+    def add_program(self, name: str, sources: list[Path], target: str = toolchain.WASM) -> None:
+        try:
+            programs.add(self.project, name, sources, target)
+        except StudioError as err:
+            QMessageBox.warning(self, "Cannot add program", str(err))
+            return
+        self.refresh_programs(select=name)
+
+    def add_sources(self, paths: list[Path]) -> None:
+        program = self.selected()
+        if program is None:
+            return
+        try:
+            programs.add_sources(self.project, program.name, paths)
+        except StudioError as err:
+            QMessageBox.warning(self, "Cannot add sources", str(err))
+        self.refresh_programs(select=program.name)
+
+    def apply_program(self) -> None:
+        program = self.selected()
+        if program is None:
+            return
+        try:
+            sources = [self.project.root / self.sources.item(i).text() for i in range(self.sources.count())]
+            programs.add(self.project, program.name, sources, self.target.currentText(),
+                         self.install.text().strip(), self.cflags.text().strip(), replace=True)
+        except StudioError as err:
+            QMessageBox.warning(self, "Cannot change program", str(err))
+        self.refresh_programs(select=program.name)
+
+    def remove_program(self) -> None:
+        program = self.selected()
+        if program is not None:
+            programs.remove(self.project, program.name)
+            self.refresh_programs()
+
+    # -- the queue -------------------------------------------------------------------------
+    def compile(self, chosen: list[Program]) -> list[Job]:
+        jobs = self.queue.submit_all(chosen)
+        self.jobs.extend(jobs)
+        return jobs
+
+    def compile_selected(self) -> None:
+        program = self.selected()
+        if program is not None:
+            self.compile([program])
+
+    def compile_all(self) -> None:
+        self.compile(self.programs())
+
+    def cancel_selected(self) -> None:
+        row = self.job_table.currentRow()
+        job = next((j for j in self.jobs if self._rows.get(id(j)) == row), None)
+        if job is not None and not job.done:
+            self.queue.cancel(job)
+
+    def _job_changed(self, job: Job) -> None:
+        row = self._rows.get(id(job))
+        if row is None:
+            row = self._rows[id(job)] = self.job_table.rowCount()
+            self.job_table.insertRow(row)
+            if job not in self.jobs:
+                self.jobs.append(job)
+        seconds = f"{job.outcome.seconds:.2f} s" if job.outcome else ""
+        for column, text in enumerate((job.program.name, job.program.target, job.status, seconds)):
+            item = QTableWidgetItem(text)
+            if column == 2 and job.status in _STATUS_COLORS:
+                item.setForeground(_STATUS_COLORS[job.status])
+            self.job_table.setItem(row, column, item)
+        if job.outcome is not None:
+            self.job_table.setCurrentCell(row, 0)
+            self._show_output(row)
+            if job.outcome.ok:
+                self.editor.perform(install_change(self.editor.doc, job.outcome))
+
+    def _show_output(self, row: int) -> None:
+        job = next((j for j in self.jobs if self._rows.get(id(j)) == row), None)
+        self.output.setPlainText(job.outcome.output if job and job.outcome else "")
+        self.problems.clear()
+        if job is None or job.outcome is None:
+            return
+        for diagnostic in job.outcome.diagnostics:
+            item = QListWidgetItem(str(diagnostic))
+            item.setData(Qt.ItemDataRole.UserRole, (diagnostic.file, diagnostic.line))
+            item.setForeground(Qt.GlobalColor.red if diagnostic.severity == "error" else Qt.GlobalColor.darkYellow)
+            self.problems.addItem(item)
+
+    def _open_problem(self, item: QListWidgetItem) -> None:
+        file, line = item.data(Qt.ItemDataRole.UserRole)
+        path = Path(file) if Path(file).is_absolute() else self.project.root / file
+        if path.exists():
+            self.openSource.emit(path, line)
+
+    # -- host runs --------------------------------------------------------------------------
+    def run_on_host_dialog(self) -> None:
+        program = self.selected()
+        if program is None or program.target != toolchain.WASM:
+            QMessageBox.information(self, "Run on Host", "Pick a wasm32-wasi program (i386 ones run in the guest).")
+            return
+        args, ok = QInputDialog.getText(self, f"Run {program.name}", "Arguments:")
+        if not ok:
+            return
+        stdin, ok = QInputDialog.getMultiLineText(self, f"Run {program.name}", "Standard input:")
+        if ok:
+            self.run_on_host(program, shlex.split(args), stdin.encode())
+
+    def run_on_host(self, program: Program, args: list[str], stdin: bytes = b"") -> str:
+        outcome = self.queue.wait([self.queue.submit(program)])[0]
+        if not outcome.ok:
+            text = outcome.output
+        else:
+            wasm = next(a.host_path for a in outcome.artifacts if a.image_path.endswith(".wasm"))
+            result = run_wasm(wasm, args, stdin, name=program.name)
+            text = (f"$ {program.name} {shlex.join(args)}\n{result.stdout.decode(errors='replace')}"
+                    f"{result.stderr.decode(errors='replace')}[exit code {result.exit_code}]")
+        self.output.setPlainText(text)
+        return text
+
+    def shutdown(self) -> None:
+        self.queue.listeners.clear()
+        self.queue.shutdown()

@@ -1,0 +1,7 @@
+#include <stdio.h>
+
+int main(void) {
+  int x = "not an int";
+  printf("%d\n", x)
+  return 0;
+}
