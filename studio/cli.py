@@ -162,9 +162,11 @@ def cmd_compile(args) -> int:
         for diagnostic in outcome.diagnostics:
             print(f"  {diagnostic}")
         if outcome.ok:
-            doc.state.apply(install_change(doc, outcome))
+            change = install_change(doc, outcome)
+            if change is not None:
+                doc.state.apply(change)
             for artifact in outcome.artifacts:
-                print(f"  installed {artifact.image_path}")
+                print(f"  {'installed' if change else 'up to date:'} {artifact.image_path}")
         else:
             failed += 1
             if not outcome.diagnostics:

@@ -131,6 +131,7 @@ def test_program_add_compile_and_install_is_undoable(new_project, tmp_path):
     assert doc.state.entry("/usr/local/bin/hello").mode == 0o755
     assert doc.read_bytes("/usr/local/bin/hello.wasm")[:4] == b"\0asm"
     assert doc.read_bytes("/usr/local/bin/hello")[:4] == b"\x7fELF"
+    assert install_change(doc, outcome) is None  # the same build again changes nothing
     doc.state.apply(change.inverse())
     assert doc.state.entry("/usr/local/bin/hello") is None
 

@@ -91,6 +91,9 @@ class CompilePanel(QWidget):
         self.sources = SourceList(self)
         self.sources.filesDropped.connect(self.add_sources)
         self.sources.itemDoubleClicked.connect(lambda item: self.openSource.emit(self.project.root / item.text(), 1))
+        self.language = QLabel(self)
+        remove_source = QPushButton("Remove Source", self)
+        remove_source.clicked.connect(self.remove_source)
         apply = QPushButton("Apply", self)
         apply.clicked.connect(self.apply_program)
         form = QFormLayout()
@@ -98,7 +101,11 @@ class CompilePanel(QWidget):
         form.addRow("Install as:", self.install)
         form.addRow("Extra flags:", self.cflags)
         form.addRow("Sources (drop files here):", self.sources)
-        form.addRow("", apply)
+        form.addRow("Language:", self.language)
+        source_buttons = QHBoxLayout()
+        source_buttons.addWidget(remove_source)
+        source_buttons.addWidget(apply)
+        form.addRow("", source_buttons)
 
         self.compile_button = QPushButton("Compile", self)
         self.compile_button.clicked.connect(self.compile_selected)
@@ -175,6 +182,11 @@ class CompilePanel(QWidget):
         self.cflags.setText(program.cflags)
         for source in program.sources:
             self.sources.addItem(source)
+        try:
+            self.language.setText("C++" if toolchain.language_of(program.compile_units(self.project.root)) == "c++"
+                                  else "C")
+        except StudioError as err:
+            self.language.setText(str(err))
 
     def add_program_dialog(self) -> None:
         name, ok = QInputDialog.getText(self, "Add Program", "Program name:")
@@ -213,6 +225,12 @@ class CompilePanel(QWidget):
         except StudioError as err:
             QMessageBox.warning(self, "Cannot change program", str(err))
         self.refresh_programs(select=program.name)
+
+    def remove_source(self) -> None:
+        row = self.sources.currentRow()
+        if row >= 0:
+            self.sources.takeItem(row)
+            self.apply_program()
 
     def remove_program(self) -> None:
         program = self.selected()
@@ -257,7 +275,9 @@ class CompilePanel(QWidget):
             self.job_table.setCurrentCell(row, 0)
             self._show_output(row)
             if job.outcome.ok:
-                self.editor.perform(install_change(self.editor.doc, job.outcome))
+                change = install_change(self.editor.doc, job.outcome)
+                if change is not None:  # None: the image has these very files already
+                    self.editor.perform(change)
 
     def _show_output(self, row: int) -> None:
         job = next((j for j in self.jobs if self._rows.get(id(j)) == row), None)
