@@ -72,8 +72,9 @@ def cmd_boot(args) -> int:
         return run_gui(Path(args.dir), boot=True)
     from studio.boot.headless import boot_headless
 
-    result = boot_headless(Path(args.dir), args.run or [], args.expect, args.timeout, args.prompt)
-    for name in ("first-kernel-line", "prompt"):
+    result = boot_headless(Path(args.dir), args.run or [], args.expect, args.timeout, args.prompt,
+                           use_snapshots=not args.no_snapshot)
+    for name in ("first-kernel-line", "restored", "prompt"):
         if name in result.milestones:
             print(f"time to {name.replace('-', ' ')}: {result.milestones[name]:.2f} s")
     if result.output:
@@ -217,6 +218,30 @@ def cmd_toolchain(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from studio.build.export import export
+    from studio.image.project import Project
+
+    project = Project.open(Path(args.dir))
+    snapshot = None
+    if args.snapshot:
+        from studio.boot.snapshots import SnapshotStore
+
+        snapshot = SnapshotStore().for_export(project)
+        if snapshot is None:
+            print("error: no snapshot of this image yet: boot it once (studio boot DIR --headless) "
+                  "to make one, or export without --snapshot", file=sys.stderr)
+            return 1
+    progress = _ProgressLine()
+    try:
+        report = export(project, Path(args.out), snapshot, progress)
+    finally:
+        progress.done()
+    print(f"exported {project.name} to {report.out}\n{report.table()}")
+    print(f"serve it with: python3 -m http.server -d {report.out}  (then open http://127.0.0.1:8000/)")
+    return 0
+
+
 def cmd_kernel(args) -> int:
     from studio import kernel
 
@@ -252,6 +277,7 @@ def parser() -> argparse.ArgumentParser:
     boot.add_argument("--expect", metavar="REGEX", help="succeed only if the commands' output matches")
     boot.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each step (default 60)")
     boot.add_argument("--prompt", default=r"[#$] $", help="regex for the shell prompt at the end of a line")
+    boot.add_argument("--no-snapshot", action="store_true", help="always boot cold; do not save a state")
     boot.set_defaults(func=cmd_boot)
 
     gui = sub.add_parser("gui", help="open a project in the window")
@@ -296,6 +322,12 @@ def parser() -> argparse.ArgumentParser:
 
     tool = sub.add_parser("toolchain", help="warm the compilers' caches (setup does this)")
     tool.set_defaults(func=cmd_toolchain)
+
+    exp = sub.add_parser("export", help="write a static web bundle that boots in any browser")
+    exp.add_argument("dir")
+    exp.add_argument("out")
+    exp.add_argument("--snapshot", action="store_true", help="include the saved machine state (instant boot)")
+    exp.set_defaults(func=cmd_export)
 
     kern = sub.add_parser("kernel", help="build the guest kernel (once; cached)")
     kern.set_defaults(func=cmd_kernel)

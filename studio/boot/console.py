@@ -38,7 +38,8 @@ class Console:
         """Add output; return the milestones this chunk reached."""
         self.text = (self.text + chunk)[-MAX_TEXT:]
         reached = []
-        if "first-kernel-line" not in self.milestones and plain(self.text).strip():
+        booted = "restored" not in self.milestones  # a restored machine prints no kernel lines
+        if booted and "first-kernel-line" not in self.milestones and plain(self.text).strip():
             reached.append("first-kernel-line")
         if "init" not in self.milestones and "Run /sbin/init" in self.text:
             reached.append("init")

@@ -17,13 +17,15 @@ class HeadlessResult:
     ok: bool
     reason: str
     milestones: dict[str, float] = field(default_factory=dict)
+    boot_kind: str = ""
     output: str = ""  # what the commands printed (their echo removed), joined
     console: str = ""  # the whole console
     outputs: list[str] = field(default_factory=list)  # per command
 
 
 def boot_headless(project_dir: Path, commands: list[str], expect: str | None = None,
-                  timeout: float = 60.0, prompt: str = DEFAULT_PROMPT, log: TextIO | None = None) -> HeadlessResult:
+                  timeout: float = 60.0, prompt: str = DEFAULT_PROMPT, log: TextIO | None = None,
+                  use_snapshots: bool = True) -> HeadlessResult:
     from PySide6.QtWebEngineWidgets import QWebEngineView
 
     from studio.boot.qtapp import application, wait_for
@@ -38,6 +40,10 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
     print(f"build: {result.summary()}", file=log)
 
     session = BootSession(prompt=prompt)
+    if use_snapshots:
+        from studio.boot.snapshots import SnapshotStore
+
+        session.snapshots = SnapshotStore()
     view = QWebEngineView()
     view.setPage(session.page)
     view.resize(1000, 700)
@@ -51,6 +57,8 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
             reason = failure[0] if failure else "the boot page did not load within 30 s"
             return HeadlessResult(False, reason + "\n" + "\n".join(session.page_log))
         session.boot(project.build_dir, fsjson.boot_config(project))
+        print(f"boot: {'from snapshot' if session.boot_kind == 'snapshot' else 'cold: ' + session.cold_reason}",
+              file=log)
         if not wait_for(lambda: "prompt" in session.console.milestones or failure, timeout):
             reason = failure[0] if failure else f"no shell prompt within {timeout:g} s"
             return _failed(reason, session)
@@ -62,9 +70,12 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
                 return _failed(f"`{command}` did not return to the prompt within {timeout:g} s", session)
             outputs.append(_without_echo(session.console.since(mark), command))
         output = "\n".join(outputs)
+        if session._snapshot_to_save is not None:  # let the state reach the cache before closing
+            wait_for(lambda: session.snapshot_saved or failure, 30)
         if expect is not None and not re.search(expect, output, re.MULTILINE):
             return _failed(f"the output did not match /{expect}/", session, output)
-        return HeadlessResult(True, "ok", dict(session.console.milestones), output, session.console.text, outputs)
+        return HeadlessResult(True, "ok", dict(session.console.milestones), session.boot_kind, output,
+                              session.console.text, outputs)
     finally:
         session.stop()
         view.close()
@@ -75,7 +86,8 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
 
 
 def _failed(reason: str, session, output: str = "") -> HeadlessResult:
-    return HeadlessResult(False, reason, dict(session.console.milestones), output, session.console.text)
+    return HeadlessResult(False, reason, dict(session.console.milestones), session.boot_kind, output,
+                          session.console.text)
 
 
 def _without_echo(text: str, command: str) -> str:

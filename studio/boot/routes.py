@@ -1,11 +1,14 @@
 """What the studio:// scheme serves, and nothing else (Qt-free, so it can be tested on its own).
 
-    studio://app/app/...        the boot page (resources/web/app)
+    studio://app/index.html, boot.js, boot.css   the boot page (resources/web/app)
     studio://app/npm/...        the page's npm files, an explicit list
     studio://app/qwebchannel.js Qt's QWebChannel client (served by the scheme handler from Qt's resources)
     studio://app/kernel/bzImage the guest kernel
     studio://app/bios/bios.bin  SeaBIOS
     studio://app/build/...      the current build: fs.json, boot.json, blobs/*.bin
+
+The exported web bundle has the same layout, so the page uses relative URLs and runs unchanged
+from any static web server.
 """
 
 from __future__ import annotations
@@ -13,17 +16,11 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
-from studio import kernel, paths
+from studio import kernel
+from studio.assets import NPM_DIR, NPM_FILES, PAGE_DIR, PAGE_FILES, SEABIOS
 
-SEABIOS = Path("/usr/share/seabios/bios.bin")
-NPM_FILES = frozenset({
-    "v86/build/libv86.js",
-    "v86/build/v86.wasm",
-    "@xterm/xterm/lib/xterm.js",
-    "@xterm/xterm/css/xterm.css",
-    "@xterm/addon-fit/lib/addon-fit.js",
-})
 QWEBCHANNEL = "qwebchannel.js"
+BUILD_FILES = frozenset({"fs.json", "boot.json", "state.bin"})
 MIME = {
     ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json",
     ".wasm": "application/wasm", ".bin": "application/octet-stream", ".zst": "application/octet-stream",
@@ -53,33 +50,17 @@ def resolve(url_path: str, build_dir: Path | None) -> Path | str:
     head, _, rest = path.lstrip("/").partition("/")
     if path == "/" + QWEBCHANNEL:
         return QWEBCHANNEL
-    if head == "app" and rest:
-        return _inside(paths.WEB_DIR / "app", rest)
+    if path.count("/") == 1 and head in PAGE_FILES:
+        return _inside(PAGE_DIR, head)
     if head == "npm" and rest in NPM_FILES:
-        return _inside(paths.WEB_DIR / "node_modules", rest)
+        return _inside(NPM_DIR, rest)
     if path == "/kernel/bzImage":
         return kernel.find_kernel()
     if path == "/bios/bios.bin":
         return SEABIOS
-    if head == "build" and build_dir is not None and (rest in ("fs.json", "boot.json") or rest.startswith("blobs/")):
+    if head == "build" and build_dir is not None and (rest in BUILD_FILES or rest.startswith("blobs/")):
         return _inside(build_dir, rest)
     raise RouteError(f"nothing is served at {path}")
-
-
-def missing_assets() -> list[str]:
-    """What the boot page needs but this machine lacks, each with what to do about it."""
-    problems = []
-    missing_npm = [f for f in sorted(NPM_FILES) if not (paths.WEB_DIR / "node_modules" / f).is_file()]
-    if missing_npm:
-        problems.append(f"the boot page's npm packages are missing ({', '.join(missing_npm)}): "
-                        "run packaging/setup.sh (or `npm ci` in resources/web)")
-    if not SEABIOS.is_file():
-        problems.append(f"{SEABIOS} is missing: install Debian's seabios package (packaging/setup.sh does)")
-    try:
-        kernel.find_kernel()
-    except kernel.KernelError as err:
-        problems.append(str(err))
-    return problems
 
 
 def _inside(root: Path, relative: str) -> Path:

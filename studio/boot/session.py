@@ -6,7 +6,10 @@ offscreen view. Both drive the same page through the same calls.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import shutil
 from pathlib import Path
 
 import shiboken6
@@ -16,11 +19,13 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineSettings
 
-from studio.boot import routes
+from studio import assets
+from studio.boot import snapshots
 from studio.boot.console import DEFAULT_PROMPT, Console
+from studio.boot.snapshots import SnapshotStore
 from studio.boot.scheme import ORIGIN, SCHEME, StudioSchemeHandler
 
-PAGE_URL = ORIGIN + "/app/index.html"
+PAGE_URL = ORIGIN + "/index.html"
 
 IDLE, LOADING, BOOTING, RUNNING, STOPPED, FAILED = "idle", "loading", "booting", "running", "stopped", "failed"
 
@@ -30,6 +35,11 @@ class Bridge(QObject):
 
     eventReceived = Signal(dict)
     serialReceived = Signal(str, float)
+    stateReceived = Signal(str, bytes)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._chunks: dict[str, list] = {}
 
     @Slot(str)
     def event(self, payload: str) -> None:
@@ -38,6 +48,16 @@ class Bridge(QObject):
     @Slot(str, float)
     def serial(self, text: str, millis: float) -> None:
         self.serialReceived.emit(text, millis / 1000.0)
+
+    @Slot(str, int, int, str)
+    def stateChunk(self, key: str, index: int, count: int, data: str) -> None:  # noqa: N802 (JS name)
+        """A saved machine state arrives in base64 pieces (PySide6's requestBody() crashes, so the
+        state comes over the channel rather than as a POST)."""
+        parts = self._chunks.setdefault(key, [None] * count)
+        parts[index] = base64.b64decode(data)
+        if all(part is not None for part in parts):
+            del self._chunks[key]
+            self.stateReceived.emit(key, b"".join(parts))
 
 
 class _Page(QWebEnginePage):
@@ -58,6 +78,7 @@ class BootSession(QObject):
     stateChanged = Signal(str)
     pageReady = Signal()
     failed = Signal(str)
+    snapshotSaved = Signal(str, int)  # key, compressed size
 
     def __init__(self, parent: QObject | None = None, prompt: str = DEFAULT_PROMPT):
         super().__init__(parent)
@@ -69,6 +90,11 @@ class BootSession(QObject):
         # page must be deleted before its profile (close() does that in order).
         self.profile = QWebEngineProfile()
         self.handler = StudioSchemeHandler(self)
+        self.snapshots: SnapshotStore | None = None  # None: never restore or save states
+        self.boot_kind = ""  # "snapshot" or "cold"
+        self.cold_reason = ""
+        self._snapshot_to_save: tuple[str, dict, str] | None = None
+        self.snapshot_saved = False
         self.profile.installUrlSchemeHandler(SCHEME, self.handler)
         self.page = _Page(self.profile, None, self.page_log.append)
         settings = self.page.settings()
@@ -77,6 +103,7 @@ class BootSession(QObject):
         self.bridge = Bridge(self)
         self.bridge.eventReceived.connect(self._on_event)
         self.bridge.serialReceived.connect(self._on_serial)
+        self.bridge.stateReceived.connect(self._store_snapshot)
         self.channel = QWebChannel(self)
         self.channel.registerObject("bridge", self.bridge)
         self.page.setWebChannel(self.channel)
@@ -86,7 +113,7 @@ class BootSession(QObject):
     def load(self) -> None:
         """Load the boot page (once); pageReady fires when its bridge is connected,
         `failed` says what is missing when the machine lacks a part."""
-        problems = routes.missing_assets()
+        problems = assets.missing_assets()
         if problems:
             self._fail("Cannot boot: " + "; ".join(problems))
             return
@@ -94,14 +121,36 @@ class BootSession(QObject):
         self.page.load(QUrl(PAGE_URL + "?embedded=1"))
 
     def boot(self, build_dir: Path, boot_config: dict) -> None:
-        """Boot the build in `build_dir` with `boot_config` (see studio.build.fsjson.boot_config)."""
+        """Boot the build in `build_dir` with `boot_config` (see studio.build.fsjson.boot_config):
+        from a saved state when one matches exactly, else cold (saving a state at the prompt)."""
         if not self.page_ready:
             raise RuntimeError("boot() before the page is ready; wait for pageReady")
-        self.handler.build_dir = Path(build_dir)
+        build_dir = Path(build_dir)
+        self.handler.build_dir = build_dir
         self.console.reset()
+        self.snapshot_saved = False
+        self._snapshot_to_save = None
+        config = dict(boot_config)
+        self.boot_kind, self.cold_reason = "cold", "snapshots are off"
+        if self.snapshots is not None:
+            parts = snapshots.components(build_dir, boot_config)
+            key = snapshots.key_of(parts)
+            saved = self.snapshots.get(key)
+            state = build_dir / "state.bin"
+            state.unlink(missing_ok=True)
+            if saved is not None:
+                try:
+                    os.link(saved, state)  # states are written once and never changed
+                except OSError:
+                    shutil.copyfile(saved, state)
+                config["initial_state"] = "build/state.bin"
+                self.boot_kind, self.cold_reason = "snapshot", ""
+            else:
+                self.cold_reason = self.snapshots.why_cold(boot_config.get("name", ""), parts)
+                self._snapshot_to_save = (key, parts, boot_config.get("name", ""))
         self._set_state(BOOTING)
-        self.progress.emit("Starting the machine", 0.0)
-        self.page.runJavaScript(f"studio.boot({json.dumps(boot_config)})")
+        self.progress.emit("Restoring the saved machine" if self.boot_kind == "snapshot" else "Starting the machine", 0.0)
+        self.page.runJavaScript(f"studio.boot({json.dumps(config)})")
 
     def stop(self) -> None:
         if self.state in (BOOTING, RUNNING):
@@ -153,6 +202,7 @@ class BootSession(QObject):
         elif kind == "9p" and self.state == BOOTING:
             self.progress.emit(f"Reading files over 9p ({event['files']} so far)", -1.0)
         elif kind == "milestone":
+            self.console.milestones[event["name"]] = event["t"] / 1000.0
             self.milestone.emit(event["name"], event["t"] / 1000.0)
         elif kind == "error":
             self._fail(event.get("message", "the machine failed"))
@@ -172,7 +222,18 @@ class BootSession(QObject):
             if name == "prompt":
                 self._set_state(RUNNING)
                 self.progress.emit("Shell ready", 1.0)
+                if self._snapshot_to_save is not None:
+                    self.page.runJavaScript(f"studio.saveState('{self._snapshot_to_save[0]}')")
         self.output.emit(text)
+
+    def _store_snapshot(self, key: str, raw: bytes) -> None:
+        if self.snapshots is None or self._snapshot_to_save is None or self._snapshot_to_save[0] != key:
+            return
+        _, parts, name = self._snapshot_to_save
+        self._snapshot_to_save = None
+        saved = self.snapshots.put(key, raw, name, parts)
+        self.snapshot_saved = True
+        self.snapshotSaved.emit(key, saved.size)
 
     def _fail(self, message: str) -> None:
         self._set_state(FAILED)

@@ -40,6 +40,12 @@ function setStatus(text, fraction) {
   else { progressBar.hidden = false; progressBar.value = fraction; }
 }
 
+function toBase64(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
 function flushSerial() {
   flushTimer = null;
   if (!outBytes.length) return;
@@ -73,19 +79,23 @@ window.studio = {
     outBytes = [];
     let firstByte = true;
     setStatus("Starting " + (config.name || "machine") + "…", 0);
-    emulator = new V86({
-      wasm_path: "/npm/v86/build/v86.wasm",
-      bios: { url: "/bios/bios.bin" },
-      bzimage: { url: "/kernel/bzImage" },
+    const options = {
+      wasm_path: "npm/v86/build/v86.wasm",
+      bios: { url: "bios/bios.bin" },
+      bzimage: { url: "kernel/bzImage" },
       cmdline: config.cmdline,
       memory_size: config.memory_mb * 1024 * 1024,
       vga_memory_size: 2 * 1024 * 1024,
-      filesystem: { basefs: "/build/fs.json", baseurl: "/build/blobs/" },
+      filesystem: { basefs: "build/fs.json", baseurl: "build/blobs/" },
       autostart: true,
       disable_keyboard: true,
       disable_mouse: true,
       disable_speaker: true,
-    });
+    };
+    // A saved state (the key matched: same image, kernel, BIOS, v86 and settings) is restored
+    // instead of booting; v86 decompresses the zstd state itself.
+    if (config.initial_state) options.initial_state = { url: config.initial_state };
+    emulator = new V86(options);
     emulator.add_listener("download-progress", (e) => {
       const fraction = e.lengthComputable && e.total ? e.loaded / e.total : null;
       setStatus("Loading " + e.file_name, fraction);
@@ -96,8 +106,18 @@ window.studio = {
       send({ type: "error", message: "could not load " + e.file_name });
     });
     emulator.add_listener("emulator-ready", () => {
-      setStatus("Booting…");
+      setStatus(config.initial_state ? "Restored" : "Booting…");
       send({ type: "milestone", name: "emulator-ready" });
+      if (config.initial_state) send({ type: "milestone", name: "restored" });
+    });
+    emulator.add_listener("emulator-started", () => {
+      // A restored shell answers a newline with a fresh prompt; until it has said anything,
+      // keep offering one (right after a restore the guest may not be reading its tty yet).
+      if (!config.initial_state) return;
+      const nudge = setInterval(() => {
+        if (!emulator || !firstByte) clearInterval(nudge);
+        else emulator.serial0_send("\n");
+      }, 50);
     });
     // 9p-read-start/end bracket a file's first read, i.e. its download: report how many
     // and how long the guest waited on them.
@@ -136,6 +156,15 @@ window.studio = {
     send({ type: "stopped" });
   },
 
+  // Save the machine state and hand it to the studio in base64 pieces (it keeps it compressed).
+  async saveState(key) {
+    if (!emulator || !bridge) return;
+    const state = new Uint8Array(await emulator.save_state());
+    const piece = 1 << 21;
+    const count = Math.ceil(state.length / piece);
+    for (let i = 0; i < count; i++) bridge.stateChunk(key, i, count, toBase64(state.subarray(i * piece, (i + 1) * piece)));
+  },
+
   // Type text into the guest's serial console, as if from the keyboard.
   type(text) { if (emulator) emulator.serial0_send(text); },
 
@@ -153,7 +182,16 @@ window.studio = {
   },
 };
 
-new QWebChannel(qt.webChannelTransport, (channel) => {
-  bridge = channel.objects.bridge;
-  bridge.event(JSON.stringify({ type: "page-ready", t: 0 }));
-});
+// In the studio, Python drives the page through a QWebChannel; standalone (the exported bundle)
+// the page boots build/boot.json by itself.
+if (new URLSearchParams(location.search).has("embedded")) {
+  const script = document.createElement("script");
+  script.src = "qwebchannel.js";
+  script.onload = () => new QWebChannel(qt.webChannelTransport, (channel) => {
+    bridge = channel.objects.bridge;
+    bridge.event(JSON.stringify({ type: "page-ready", t: 0 }));
+  });
+  document.head.appendChild(script);
+} else {
+  fetch("build/boot.json").then((r) => r.json()).then((config) => studio.boot(config));
+}
