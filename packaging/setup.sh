@@ -28,8 +28,9 @@ APT_PACKAGES=(
   libxcb-dri3-0 libxcb1 libxkbcommon0 libxkbfile1 libxshmfence1 libxkbcommon-x11-0 libxcb-cursor0
   libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0
   libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core
-  # a virtual screen for GUI runs without a desktop; QEMU for the boot benchmark's comparison
-  xvfb xauth qemu-system-x86
+  # a virtual screen for GUI runs without a desktop; QEMU for the boot benchmark's comparison;
+  # Chromium for the exported bundle's browser test (driven by Playwright, which downloads nothing)
+  xvfb xauth qemu-system-x86 chromium
 )
 
 missing=()

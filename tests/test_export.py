@@ -1,0 +1,87 @@
+"""The exported web bundle, served by a plain static HTTP server, boots in a real headless
+Chromium (Debian's, driven by Playwright) to a shell that runs a typed command."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+import time
+
+import pytest
+
+from conftest import run_studio
+
+pytestmark = pytest.mark.boot
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(directory):
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def boot_in_chromium(url: str, command: str, expect: str, timeout: float = 90) -> str:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            deadline = time.monotonic() + timeout
+            text = ""
+            while time.monotonic() < deadline:
+                text = page.evaluate("window.studio ? studio.terminalText() : ''")
+                if text.rstrip().endswith("#"):
+                    break
+                page.wait_for_timeout(100)
+            assert text.rstrip().endswith("#"), f"no prompt in the browser:\n{text[-1500:]}"
+            page.click("#terminal")
+            page.keyboard.type(command + "\n")
+            while time.monotonic() < deadline and expect not in text.split(command, 1)[-1]:
+                page.wait_for_timeout(100)
+                text = page.evaluate("studio.terminalText()")
+            return text
+        finally:
+            browser.close()
+
+
+def test_exported_bundle_boots_in_chromium(new_project, tmp_path, serve):
+    project = new_project("exported")
+    out = tmp_path / "site"
+    result = run_studio("export", str(project.root), str(out))
+    assert result.returncode == 0, result.stderr
+    assert "file blobs" in result.stdout and "total" in result.stdout
+    assert all(p.name.endswith((".bin.zst", ".bin")) for p in (out / "build" / "blobs").iterdir())
+    text = boot_in_chromium(serve(out), "cat /etc/alpine-release", "3.19.4")
+    assert "3.19.4" in text.split("cat /etc/alpine-release", 1)[1]
+
+
+def test_exported_snapshot_restores_in_chromium(new_project, tmp_path, serve):
+    project = new_project("snapexport")
+    refused = run_studio("export", str(project.root), str(tmp_path / "none"), "--snapshot")
+    assert refused.returncode == 1 and "no snapshot" in refused.stderr
+    booted = run_studio("boot", str(project.root), "--headless", "--run", "true")  # saves the state
+    assert booted.returncode == 0, booted.stderr
+    out = tmp_path / "site"
+    result = run_studio("export", str(project.root), str(out), "--snapshot")
+    assert result.returncode == 0, result.stderr
+    assert (out / "build" / "state.bin.zst").exists() and "snapshot" in result.stdout
+    text = boot_in_chromium(serve(out), "echo restored-$((3*3))", "restored-9")
+    assert "restored-9" in text
+    assert "Linux version" not in text  # no kernel boot: the state was restored
