@@ -79,6 +79,8 @@ class BootSession(QObject):
     pageReady = Signal()
     failed = Signal(str)
     snapshotSaved = Signal(str, int)  # key, compressed size
+    injected = Signal(int, list)  # how many items, which paths existed already
+    pulled = Signal(str, list)  # path, items: {path, kind, mode, target, data (bytes)}
 
     def __init__(self, parent: QObject | None = None, prompt: str = DEFAULT_PROMPT):
         super().__init__(parent)
@@ -170,6 +172,40 @@ class BootSession(QObject):
         """Send keystrokes to the guest's serial console."""
         self.page.runJavaScript(f"studio.type({json.dumps(text)})")
 
+    # -- the running machine's files ------------------------------------------------------
+    def inject(self, items: list[dict]) -> None:
+        """Write files into the running guest. items: {path, kind ('file'|'dir'), mode, data (bytes)};
+        `injected` reports back, with the paths that existed (see refresh_guest_cache)."""
+        payload = [{**item, "data": base64.b64encode(item.get("data", b"")).decode()} for item in items]
+        self.page.runJavaScript(f"studio.inject({json.dumps(payload)})")
+
+    def refresh_guest_cache(self) -> None:
+        """The guest mounts its root with cache=loose: it never rereads a file it has cached, so
+        after replacing files it already knew, its caches are dropped (typed at its shell)."""
+        self.type("sync; echo 3 > /proc/sys/vm/drop_caches\n")
+
+    def pull(self, path: str, sync_first: bool = True) -> None:
+        """Read `path` (a file or a folder) from the running guest; `pulled` delivers it. The guest
+        is told to `sync` first, so what it wrote but still caches reaches its filesystem."""
+        def read() -> None:
+            self.page.runJavaScript(f"studio.pull({json.dumps(path)})")
+
+        if not sync_first:
+            read()
+            return
+        mark = len(self.console.text)
+        self.type("sync\n")
+        self._after_prompt(mark, read)
+
+    def _after_prompt(self, mark: int, then) -> None:
+        """Call `then` once the shell prints its prompt after console offset `mark`."""
+        def check(_text: str) -> None:
+            if self.console.at_prompt(mark):
+                self.output.disconnect(check)
+                then()
+
+        self.output.connect(check)
+
     def copy(self) -> None:
         """Copy the terminal's selection to the clipboard."""
         self.page.runJavaScript(
@@ -208,6 +244,12 @@ class BootSession(QObject):
             self._fail(event.get("message", "the machine failed"))
         elif kind == "stopped":
             self._set_state(STOPPED)
+        elif kind == "injected":
+            self.injected.emit(event["count"], event["existed"])
+        elif kind == "pulled":
+            for item in event["items"]:
+                item["data"] = base64.b64decode(item.get("data", ""))
+            self.pulled.emit(event["path"], event["items"])
         elif kind == "copy":
             if event.get("text"):
                 QGuiApplication.clipboard().setText(event["text"])

@@ -3,25 +3,68 @@
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import Qt
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWebEngineWidgets import QWebEngineView
-from PySide6.QtWidgets import QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMenu, QVBoxLayout, QWidget
 
 from studio.boot.session import BootSession
 
 
+class _MachineView(QWebEngineView):
+    """The web view, except that files dropped from the desktop go to the running machine
+    (the page itself never sees them)."""
+
+    filesDropped = Signal(list)
+
+    def dragEnterEvent(self, event):  # noqa: N802 (Qt override)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event):  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event):  # noqa: N802
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.filesDropped.emit(paths)
+        else:
+            super().dropEvent(event)
+
+
 class BootPane(QWidget):
+    filesDropped = Signal(list, str)  # host paths, guest folder
+
     def __init__(self, session: BootSession, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
-        self.view = QWebEngineView(self)
+        self.view = _MachineView(self)
+        self.view.filesDropped.connect(lambda paths: self.filesDropped.emit(paths, self.drop_folder()))
+        self.drop_target = QLineEdit("/root", self)
+        self.drop_target.setToolTip("Files dropped on the machine go into this folder of the running guest")
         self.view.setPage(session.page)
         self.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        bar.addWidget(QLabel("Files dropped here go to the running machine, into:"))
+        bar.addWidget(self.drop_target, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
         layout.addWidget(self.view)
+
+    def drop_folder(self) -> str:
+        folder = self.drop_target.text().strip() or "/root"
+        return folder if folder.startswith("/") else "/" + folder
 
     def _context_menu(self, position) -> None:
         menu = QMenu(self)

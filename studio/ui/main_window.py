@@ -18,7 +18,9 @@ from studio.errors import StudioError
 from studio.image.checks import check_image
 from studio.image.document import ImageDocument
 from studio.image.project import Project
+from studio.boot.snapshots import SnapshotStore
 from studio.ui.boot_pane import BootPane
+from studio.ui.machine_files import MachineFiles
 from studio.ui.commands import EditCommand
 from studio.ui.disk_watch import DiskWatcher
 from studio.ui.inittab_editor import InittabEditor
@@ -47,7 +49,11 @@ class MainWindow(QMainWindow):
         self.settings = QSettings()
 
         self.session = BootSession(self)
+        self.session.snapshots = SnapshotStore()
+        self.session.snapshotSaved.connect(self._snapshot_saved)
         self.boot_pane = BootPane(self.session, self)
+        self.machine_files = MachineFiles(self.session, self)
+        self.boot_pane.filesDropped.connect(self.machine_files.drop)
         self.tabs = QTabWidget(self)
         self.tabs.setTabsClosable(True)
         self.tabs.setDocumentMode(True)
@@ -107,8 +113,11 @@ class MainWindow(QMainWindow):
         self.boot_action = action("&Boot", self.boot, "F5", QStyle.StandardPixmap.SP_MediaPlay,
                                   "Build what changed and boot the image (F5)")
         self.stop_action = action("&Stop", self.stop, "Shift+F5", QStyle.StandardPixmap.SP_MediaStop)
-        self.reboot_action = action("&Reboot", self.reboot, "Ctrl+Shift+F5", QStyle.StandardPixmap.SP_BrowserReload,
-                                    "Stop, rebuild what changed and boot again")
+        self.reboot_action = action("&Reboot with Changes", self.reboot, "Ctrl+Shift+F5",
+                                    QStyle.StandardPixmap.SP_BrowserReload, "Stop, rebuild what changed and boot again")
+        self.pull_action = action("&Pull from Machine…", lambda: self.machine_files.pull())
+        snapshots_action = action("S&napshots…", self.show_snapshots)
+        self.export_action = action("&Export Web Bundle…", self.export_dialog)
         self.save_action = action("&Save", self.save, QKeySequence.StandardKey.Save,
                                   QStyle.StandardPixmap.SP_DialogSaveButton,
                                   "Apply the open editor and save the project (Ctrl+S)")
@@ -135,6 +144,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addAction(self.save_action)
+        file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -146,6 +156,9 @@ class MainWindow(QMainWindow):
         machine_menu = self.menuBar().addMenu("&Machine")
         for a in (self.boot_action, self.stop_action, self.reboot_action):
             machine_menu.addAction(a)
+        machine_menu.addSeparator()
+        machine_menu.addAction(self.pull_action)
+        machine_menu.addAction(snapshots_action)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.tree_dock.toggleViewAction())
         view_menu.addAction(self.problems_dock.toggleViewAction())
@@ -187,6 +200,8 @@ class MainWindow(QMainWindow):
         self.undo_action.setEnabled(False)
         self.redo_action.setEnabled(False)
         self.tree_panel = TreePanel(self.editor, self)
+        self.machine_files.editor = self.editor
+        self.tree_panel.push_handler = self.machine_files.push
         self.tree_dock.setWidget(self.tree_panel)
         self._tree_menu_actions = [self.tree_panel.new_file_action, self.tree_panel.new_folder_action]
         self.edit_menu.addActions(self._tree_menu_actions)
@@ -480,14 +495,32 @@ class MainWindow(QMainWindow):
         self._update_actions()
         if project is not self.project:
             return
-        self.state_label.setText(f"Built: {result.summary()}")
         self.tabs.setCurrentIndex(0)
         self.session.boot(result.out, fsjson.boot_config(project))
+        self.state_label.setText("Restoring the saved machine (image unchanged)" if self.session.boot_kind == "snapshot"
+                                 else f"Booting cold: {self.session.cold_reason}")
         self.boot_pane.view.setFocus()
         self.session.focus_terminal()
 
     def stop(self) -> None:
         self.session.stop()
+
+    def _snapshot_saved(self, key: str, size: int) -> None:
+        import humanize
+
+        self.statusBar().showMessage(f"Saved the machine's state ({humanize.naturalsize(size, binary=True)}): "
+                                     "the next boot of this image restores it instantly", 8000)
+
+    def show_snapshots(self) -> None:
+        from studio.ui.snapshot_dialog import SnapshotDialog
+
+        SnapshotDialog(self.session.snapshots, self).exec()
+
+    def export_dialog(self) -> None:
+        from studio.ui.export_dialog import ExportDialog
+
+        if self.editor is not None:
+            ExportDialog(self.project, self.session.snapshots, self).exec()
 
     def reboot(self) -> None:
         self.boot()

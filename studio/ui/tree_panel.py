@@ -259,6 +259,9 @@ class TreePanel(QWidget):
         self.open_action = action("Open in Editor", self.open_selected)
         self.export_action = action("Export…", self.export)
         self.copy_path_action = action("Copy Path", lambda: QApplication.clipboard().setText(self.current_path()))
+        self.push_action = action("Push to Running Machine", lambda: self.push_handler(
+            [p for p in self.selected_paths() if self.editor.state.entry(p) is not None]))
+        self.push_handler = lambda paths: None  # the window connects it to the machine
 
     def _context_menu(self, position) -> None:
         index = self.tree.indexAt(position)
@@ -274,6 +277,7 @@ class TreePanel(QWidget):
                 menu.addSeparator()
                 if live.kind == FILE:
                     menu.addAction(self.open_action)
+                    menu.addAction(self.push_action)
                 for a in (self.rename_action, self.delete_action, self.properties_action, self.export_action):
                     menu.addAction(a)
         menu.addSeparator()

@@ -46,6 +46,13 @@ function toBase64(bytes) {
   return btoa(text);
 }
 
+function fromBase64(text) {
+  const raw = atob(text);
+  const bytes = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  return bytes;
+}
+
 function flushSerial() {
   flushTimer = null;
   if (!outBytes.length) return;
@@ -163,6 +170,47 @@ window.studio = {
     const piece = 1 << 21;
     const count = Math.ceil(state.length / piece);
     for (let i = 0; i < count; i++) bridge.stateChunk(key, i, count, toBase64(state.subarray(i * piece, (i + 1) * piece)));
+  },
+
+  // Write files into the running machine's 9p filesystem (making folders as needed).
+  // items: [{path, kind: "file"|"dir", mode, data: base64}]. Reports which paths existed before:
+  // the guest may hold those in its page cache.
+  async inject(items) {
+    const fs = emulator.fs9p;
+    const existed = [];
+    for (const item of items) {
+      const parts = item.path.split("/").filter(Boolean);
+      let dir = "";
+      for (const part of (item.kind === "dir" ? parts : parts.slice(0, -1))) {
+        dir += "/" + part;
+        const found = fs.SearchPath(dir);
+        if (found.id === -1) fs.CreateDirectory(part, found.parentid);
+      }
+      const id = fs.SearchPath(item.path).id;
+      if (item.kind === "dir") { fs.GetInode(id).mode = 0x4000 | item.mode; continue; }
+      if (id !== -1) existed.push(item.path);
+      await emulator.create_file(item.path, fromBase64(item.data));
+      fs.GetInode(fs.SearchPath(item.path).id).mode = 0x8000 | item.mode;
+    }
+    send({ type: "injected", count: items.length, existed });
+  },
+
+  // Read a file or a folder (recursively) from the running machine's filesystem.
+  async pull(path) {
+    const fs = emulator.fs9p;
+    const items = [];
+    const walk = async (p) => {
+      const found = fs.SearchPath(p);
+      if (found.id === -1) return;
+      const inode = fs.GetInode(found.id);
+      const kind = (inode.mode & 0xF000) === 0x4000 ? "dir" : (inode.mode & 0xF000) === 0xA000 ? "symlink" : "file";
+      const item = { path: p, kind, mode: inode.mode & 0xFFF, target: inode.symlink || "" };
+      if (kind === "file") item.data = toBase64(new Uint8Array(await emulator.read_file(p)));
+      items.push(item);
+      if (kind === "dir") for (const name of fs.read_dir(p) || []) await walk(p.replace(/\/$/, "") + "/" + name);
+    };
+    await walk(path);
+    send({ type: "pulled", path, items });
   },
 
   // Type text into the guest's serial console, as if from the keyboard.

@@ -1,0 +1,108 @@
+"""Export dialog: write the static web bundle with progress, show what takes the space, and
+open it in the system browser from a local server."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QCheckBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton,
+    QVBoxLayout,
+)
+
+from studio.boot.snapshots import SnapshotStore
+from studio.build.export import export
+from studio.image.project import Project
+from studio.ui.worker import Task
+
+_servers: dict[str, http.server.ThreadingHTTPServer] = {}  # one local server per bundle, for the session
+
+
+def serve(directory: Path) -> str:
+    """Serve `directory` on 127.0.0.1 (once) and return its URL."""
+    key = str(directory)
+    if key not in _servers:
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=key)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        _servers[key] = server
+    return f"http://127.0.0.1:{_servers[key].server_address[1]}/"
+
+
+class ExportDialog(QDialog):
+    def __init__(self, project: Project, snapshots: SnapshotStore, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Export {project.name} as a web page")
+        self.resize(620, 420)
+        self.project = project
+        self.snapshots = snapshots
+        self.folder = QLineEdit(str(project.root.parent / f"{project.name}-web"), self)
+        browse = QPushButton("Choose…", self)
+        browse.clicked.connect(self._choose)
+        self.with_snapshot = QCheckBox("Include the saved machine state (the page opens at a running shell)", self)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.report = QPlainTextEdit(self)
+        self.report.setReadOnly(True)
+        self.export_button = QPushButton("Export", self)
+        self.export_button.clicked.connect(self.start)
+        self.open_button = QPushButton("Open in Browser", self)
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(self.open_in_browser)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Folder:"))
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.open_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.with_snapshot)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.report)
+        layout.addLayout(buttons)
+        self.task: Task | None = None
+        self.url = ""
+
+    def _choose(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Export into folder")
+        if chosen:
+            self.folder.setText(chosen)
+
+    def start(self) -> None:
+        out = Path(self.folder.text()).expanduser()
+        snapshot = None
+        if self.with_snapshot.isChecked():
+            snapshot = self.snapshots.for_export(self.project)
+            if snapshot is None:
+                self.report.setPlainText("No snapshot of this image as saved: save the project and boot it once, "
+                                         "or export without the state.")
+                return
+        self.export_button.setEnabled(False)
+        self.task = Task(lambda progress, cancelled: export(self.project, out, snapshot, progress), self)
+        self.task.progress.connect(lambda message, fraction: (self.progress.setValue(int(fraction * 1000)),
+                                                               self.progress.setFormat(message)))
+        self.task.finished.connect(self._done)
+        self.task.failed.connect(lambda message: (self.report.setPlainText(message),
+                                                  self.export_button.setEnabled(True)))
+        self.task.start()
+
+    def _done(self, report) -> None:
+        self.progress.setValue(1000)
+        self.report.setPlainText(f"Exported to {report.out}\n\n{report.table()}\n\n"
+                                 "Any static web server serves it (no special headers), e.g.\n"
+                                 f"  python3 -m http.server -d {report.out}")
+        self.export_button.setEnabled(True)
+        self.open_button.setEnabled(True)
+        self.out = report.out
+
+    def open_in_browser(self) -> None:
+        self.url = serve(self.out)
+        QDesktopServices.openUrl(QUrl(self.url))

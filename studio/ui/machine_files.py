@@ -1,0 +1,143 @@
+"""Files between the desktop, the project and the running machine: drops onto the machine,
+pushing an image file to it, pulling what the guest made back into the project."""
+
+from __future__ import annotations
+
+import posixpath
+import stat
+from pathlib import Path
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
+
+from studio.boot.session import RUNNING, BootSession
+from studio.image import edits, inject
+from studio.image.entry import DIR, FILE, SYMLINK, Entry, ancestors, normalize
+from studio.ui.tree_panel import ImageEditor
+
+
+class MachineFiles(QObject):
+    def __init__(self, session: BootSession, window: QWidget):
+        super().__init__(window)
+        self.session = session
+        self.window = window
+        self.editor: ImageEditor | None = None
+        # Questions asked through hooks, so tests can answer them.
+        self.ask_keep = self._ask_keep
+        self.ask_pull_path = self._ask_pull_path
+        self._pending_keep: tuple[list[Path], str] | None = None
+        session.injected.connect(self._injected)
+        session.pulled.connect(self._pulled)
+
+    def _message(self, text: str) -> None:
+        self.window.statusBar().showMessage(text, 8000)
+
+    def _running(self) -> bool:
+        if self.session.state != RUNNING:
+            self._message("Boot the machine first: files go into the running guest.")
+            return False
+        return True
+
+    # -- desktop -> machine ------------------------------------------------------------------
+    def drop(self, paths: list[Path], folder: str) -> None:
+        """Files dropped on the machine: into `folder` of the running guest, then maybe the project."""
+        if not self._running():
+            return
+        folder = normalize(folder)
+        items = []
+        roots = {Path(p).absolute(): Path(p).absolute().parent for p in paths}
+        for host, _size in inject.plan_sources(paths):
+            absolute = host.absolute()
+            base = next(parent for root, parent in roots.items() if absolute == root or root in absolute.parents)
+            guest = normalize(folder + "/" + absolute.relative_to(base).as_posix())
+            st = host.lstat()
+            if stat.S_ISDIR(st.st_mode):
+                items.append({"path": guest, "kind": "dir", "mode": 0o755})
+            elif stat.S_ISREG(st.st_mode):
+                items.append({"path": guest, "kind": "file", "mode": 0o755 if st.st_mode & 0o100 else 0o644,
+                              "data": host.read_bytes()})
+        self._pending_keep = (paths, folder)
+        self.session.inject(items)
+
+    def push(self, image_paths: list[str]) -> None:
+        """Send files of the image (as edited) to the same paths in the running guest."""
+        if self.editor is None or not self._running():
+            return
+        items = []
+        for path in image_paths:
+            entry = self.editor.state.entry(path)
+            if entry is not None and entry.kind == FILE:
+                items.append({"path": path, "kind": "file", "mode": entry.mode,
+                              "data": self.editor.doc.read_bytes(path)})
+        self._pending_keep = None
+        if items:
+            self.session.inject(items)
+
+    def _injected(self, count: int, existed: list) -> None:
+        note = ""
+        if existed:
+            # cache=loose: without this the guest would go on reading the old contents it cached
+            self.session.refresh_guest_cache()
+            note = f"; {len(existed)} replaced file(s): the guest's file cache was dropped so it reads them anew"
+        if self._pending_keep is None:
+            self._message(f"Sent {count} item(s) to the running machine{note}")
+            return
+        paths, folder = self._pending_keep
+        self._pending_keep = None
+        self._message(f"Put {count} item(s) into {folder} on the running machine{note}")
+        if self.editor is not None and self.ask_keep(folder, count):
+            self.editor.drop_host_files(paths, folder)
+
+    def _ask_keep(self, folder: str, count: int) -> bool:
+        answer = QMessageBox.question(
+            self.window, "Keep in the project?",
+            f"{count} item(s) are now in {folder} on the running machine, until it stops. "
+            "Add them to the project too, so every boot has them?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    # -- machine -> project ------------------------------------------------------------------
+    def pull(self, path: str | None = None) -> None:
+        if self.editor is None or not self._running():
+            return
+        path = path or self.ask_pull_path()
+        if path:
+            self.session.pull(normalize(path))
+
+    def _ask_pull_path(self) -> str:
+        path, ok = QInputDialog.getText(self.window, "Pull from Machine",
+                                        "File or folder in the running guest to copy into the project:", text="/root")
+        return path.strip() if ok else ""
+
+    def _pulled(self, path: str, items: list) -> None:
+        if self.editor is None:
+            return
+        if not items:
+            self._message(f"{path} does not exist in the running machine")
+            return
+        entries = []
+        for folder in ancestors(path):
+            if self.editor.state.entry(folder) is None:
+                entries.append(Entry(folder, DIR, 0o755))
+        for item in items:
+            if item["kind"] == "dir":
+                entries.append(Entry(item["path"], DIR, item["mode"]))
+            elif item["kind"] == "symlink":
+                entries.append(Entry(item["path"], SYMLINK, 0o777, target=item["target"],
+                                     size=len(item["target"].encode())))
+            else:
+                source, size, sha = self.editor.doc.store_bytes(item["data"])
+                entries.append(Entry(item["path"], FILE, item["mode"], size=size, sha256=sha, source=source))
+        clashes = inject.conflicts(self.editor.state, entries)
+        replace = True
+        if clashes:
+            answer = self.editor.ask_replace(clashes)
+            if answer is None:
+                return
+            replace = answer
+            if not replace:
+                entries = [e for e in entries if e.path not in clashes]
+        files = sum(1 for e in entries if e.kind == FILE)
+        if self.editor.try_perform(lambda: edits.add_entries(self.editor.state, entries,
+                                                             f"Pull {posixpath.basename(path)}", replace=replace)):
+            self._message(f"Pulled {files} file(s) from {path} into the project")

@@ -1,0 +1,80 @@
+"""The running machine: files dropped on it appear in the guest (and in the project when kept),
+an edited image file pushed to it replaces what the guest had cached, and what the guest made
+comes back into the project."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from studio.boot.qtapp import wait_for
+from studio.image import edits
+from studio.ui import main_window as main_window_module
+from studio.ui.main_window import MainWindow
+
+pytestmark = pytest.mark.boot
+
+
+@pytest.fixture
+def running(qtbot, new_project, monkeypatch):
+    win = MainWindow(new_project("live"))
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    monkeypatch.setattr(main_window_module.QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Discard)
+    assert wait_for(lambda: win.session.page_ready, 30), win.session.page_log
+    win.boot()
+    assert wait_for(lambda: win.session.state == "running", 60), win.session.console.text[-1000:]
+    yield win
+    win.close()
+
+
+def run(win, command: str, timeout: float = 20) -> str:
+    """Type a command at the guest's shell and return what it printed."""
+    console = win.session.console
+    mark = len(console.text)
+    win.session.type(command + "\n")
+    assert wait_for(lambda: console.at_prompt(mark) and len(console.text) > mark + len(command), timeout)
+    return console.since(mark)
+
+
+def test_drop_on_the_machine_appears_in_the_guest_and_is_kept(running, tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("dropped while running\n")
+    running.machine_files.ask_keep = lambda folder, count: True
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(note))])
+    view = running.boot_pane.view
+    pos = QPoint(200, 200)
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QApplication.sendEvent(view, QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, buttons, mods))
+    wait_for(lambda: False, 0.1)
+    QApplication.sendEvent(view, QDragMoveEvent(pos, Qt.DropAction.CopyAction, mime, buttons, mods))
+    wait_for(lambda: False, 0.1)
+    QApplication.sendEvent(view, QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, buttons, mods))
+    assert wait_for(lambda: running.editor.state.entry("/root/note.txt") is not None, 20)
+    assert "dropped while running" in run(running, "cat /root/note.txt")
+    assert running.editor.doc.read_bytes("/root/note.txt") == b"dropped while running\n"
+
+
+def test_pushed_file_replaces_what_the_guest_cached(running):
+    assert "Welcome to Alpine" in run(running, "cat /etc/motd")  # now the guest caches /etc/motd
+    editor = running.editor
+    source, size, sha = editor.doc.store_bytes(b"pushed from the studio\n")
+    editor.perform(edits.set_content(editor.state, "/etc/motd", source, size, sha))
+    running.machine_files.push(["/etc/motd"])
+    assert wait_for(lambda: "drop_caches" in running.session.console.text, 20)
+    assert "pushed from the studio" in run(running, "cat /etc/motd")
+
+
+def test_pull_brings_back_what_the_guest_wrote(running):
+    run(running, "mkdir -p /root/made && echo 'written in the guest' > /root/made/a.txt && ln -s a.txt /root/made/b")
+    running.machine_files.pull("/root/made")
+    state = running.editor.state
+    assert wait_for(lambda: state.entry("/root/made/a.txt") is not None, 20)
+    assert running.editor.doc.read_bytes("/root/made/a.txt") == b"written in the guest\n"
+    assert state.entry("/root/made/b").kind == "symlink" and state.entry("/root/made/b").target == "a.txt"
+    assert running.isWindowModified()
