@@ -242,8 +242,6 @@ class BootSession(QObject):
             self.milestone.emit(event["name"], event["t"] / 1000.0)
         elif kind == "error":
             self._fail(event.get("message", "the machine failed"))
-        elif kind == "stopped":
-            self._set_state(STOPPED)
         elif kind == "injected":
             self.injected.emit(event["count"], event["existed"])
         elif kind == "pulled":

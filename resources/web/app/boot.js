@@ -159,8 +159,7 @@ window.studio = {
     emulator = null;
     old.destroy();
     flushSerial();
-    setStatus("Stopped");
-    send({ type: "stopped" });
+    setStatus("Stopped");  // Python knows: it asked (an event here would race a following boot)
   },
 
   // Save the machine state and hand it to the studio in base64 pieces (it keeps it compressed).

@@ -1,0 +1,111 @@
+"""Boot-loop benchmark: click-to-prompt for a cold boot, a snapshot boot and a reboot after a
+one-file edit (all measured from "Boot" to a shell that answers, build included), then export
+time and bundle size by kind of file.
+
+    .venv/bin/python bench/bench_loop.py [--runs 5] [--alpine PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+DEFAULT_ALPINE = REPO.parent / "shared" / "alpine" / "alpine-minirootfs-3.19.4-x86.tar.gz"
+
+
+def fmt(values: list[float]) -> str:
+    return f"median {statistics.median(values):6.3f} s  (min {min(values):.3f}, max {max(values):.3f}, n={len(values)})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--alpine", type=Path, default=DEFAULT_ALPINE)
+    args = parser.parse_args()
+
+    from studio import kernel
+
+    os.environ["STUDIO_KERNEL"] = str(kernel.find_kernel())
+    scratch = Path(tempfile.mkdtemp(prefix="studio-bench-loop-"))
+    os.environ["STUDIO_CACHE_DIR"] = str(scratch / "cache")
+
+    from PySide6.QtWebEngineWidgets import QWebEngineView
+
+    from studio.boot.qtapp import application, wait_for
+    from studio.boot.session import BootSession
+    from studio.boot.snapshots import SnapshotStore
+    from studio.build import fsjson
+    from studio.build.export import export
+    from studio.image import base
+    from studio.image.project import Project
+
+    application(headless=True)
+    try:
+        project = Project.create(scratch / "loop", base.local_source(args.alpine))
+        session = BootSession()
+        view = QWebEngineView()
+        view.setPage(session.page)
+        view.resize(1000, 700)
+        view.show()
+        session.load()
+        assert wait_for(lambda: session.page_ready, 30)
+
+        def click_to_prompt(snapshots: SnapshotStore | None) -> tuple[float, str]:
+            session.snapshots = snapshots
+            t0 = time.perf_counter()
+            result = fsjson.build(project)
+            session.boot(result.out, fsjson.boot_config(project))
+            assert wait_for(lambda: "prompt" in session.console.milestones, 120), session.console.text[-800:]
+            seconds = time.perf_counter() - t0
+            if session._snapshot_to_save is not None:
+                assert wait_for(lambda: session.snapshot_saved, 30)
+            session.stop()
+            return seconds, session.boot_kind
+
+        cold, snap, edited = [], [], []
+        store_dir = scratch / "snapshots"
+        for i in range(args.runs):
+            cold.append(click_to_prompt(None)[0])
+            shutil.rmtree(store_dir, ignore_errors=True)
+            store = SnapshotStore(store_dir)
+            click_to_prompt(store)  # saves the state
+            seconds, kind = click_to_prompt(store)
+            assert kind == "snapshot"
+            snap.append(seconds)
+            project.write_file("/etc/motd", f"edit {i} {time.time()}\n")
+            seconds, kind = click_to_prompt(store)
+            assert kind == "cold"
+            edited.append(seconds)
+        print(f"click to prompt, cold boot:               {fmt(cold)}")
+        print(f"click to prompt, snapshot boot:           {fmt(snap)}   (target <= 0.5 s)")
+        print(f"click to prompt, after a one-file edit:   {fmt(edited)}   "
+              f"(target <= cold + 0.1 s: {statistics.median(edited) - statistics.median(cold):+.3f} s)")
+        session.close()
+
+        fresh = Project.create(scratch / "base", base.local_source(args.alpine))
+        exports_cold, exports_warm = [], []
+        report = None
+        for i in range(3):
+            shutil.rmtree(scratch / "cache" / "zstd19", ignore_errors=True)
+            report = export(fresh, scratch / f"site-cold-{i}")
+            exports_cold.append(report.seconds)
+            exports_warm.append(export(fresh, scratch / f"site-warm-{i}").seconds)
+        print(f"export of the Alpine base, cold:          {fmt(exports_cold)}   (target <= 3 s)")
+        print(f"export again (compressed blobs cached):   {fmt(exports_warm)}")
+        print(f"file blobs: {report.sizes['file blobs'] / 1e6:.2f} MB (target <= 2.9 MB); the whole bundle:")
+        print(report.table())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
