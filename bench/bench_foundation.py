@@ -72,32 +72,21 @@ def make_synthetic(project, files: int = 20_000) -> None:
 
 # -- boots --------------------------------------------------------------------------
 def bench_qt_boots(project, boots: int) -> tuple[list[float], list[float]]:
-    from PySide6.QtWebEngineWidgets import QWebEngineView
-
-    from studio.boot.qtapp import application, wait_for
-    from studio.boot.session import BootSession
+    from studio.boot.headless import close_session, open_session
+    from studio.boot.qtapp import wait_for
     from studio.build import fsjson
 
-    application(headless=True)
     fsjson.build(project)
     first, prompt = [], []
     for _ in range(boots):
-        session = BootSession()
-        view = QWebEngineView()
-        view.setPage(session.page)
-        view.resize(1000, 700)
-        view.show()
-        session.load()
-        assert wait_for(lambda: session.page_ready, 30), session.page_log
+        session, view, failure = open_session()
+        assert session.page_ready, failure or session.page_log
         session.boot(project.build_dir, fsjson.boot_config(project))
         ok = wait_for(lambda: "prompt" in session.console.milestones, 120)
         assert ok, session.console.text[-2000:]
         first.append(session.console.milestones["first-kernel-line"])
         prompt.append(session.console.milestones["prompt"])
-        session.stop()
-        view.setPage(None)
-        session.close()
-        view.deleteLater()
+        close_session(session, view)
     return first, prompt
 
 

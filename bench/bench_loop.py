@@ -37,26 +37,18 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="studio-bench-loop-"))
     os.environ["STUDIO_CACHE_DIR"] = str(scratch / "cache")
 
-    from PySide6.QtWebEngineWidgets import QWebEngineView
-
-    from studio.boot.qtapp import application, wait_for
-    from studio.boot.session import BootSession
+    from studio.boot.headless import close_session, open_session
+    from studio.boot.qtapp import wait_for
     from studio.boot.snapshots import SnapshotStore
     from studio.build import fsjson
     from studio.build.export import export
     from studio.image import base
     from studio.image.project import Project
 
-    application(headless=True)
     try:
         project = Project.create(scratch / "loop", base.local_source(args.alpine))
-        session = BootSession()
-        view = QWebEngineView()
-        view.setPage(session.page)
-        view.resize(1000, 700)
-        view.show()
-        session.load()
-        assert wait_for(lambda: session.page_ready, 30)
+        session, view, failure = open_session()
+        assert session.page_ready, failure
 
         def click_to_prompt(snapshots: SnapshotStore | None) -> tuple[float, str]:
             session.snapshots = snapshots
@@ -88,7 +80,7 @@ def main() -> int:
         print(f"click to prompt, snapshot boot:           {fmt(snap)}   (target <= 0.5 s)")
         print(f"click to prompt, after a one-file edit:   {fmt(edited)}   "
               f"(target <= cold + 0.1 s: {statistics.median(edited) - statistics.median(cold):+.3f} s)")
-        session.close()
+        close_session(session, view)
 
         fresh = Project.create(scratch / "base", base.local_source(args.alpine))
         exports_cold, exports_warm = [], []

@@ -23,37 +23,57 @@ class HeadlessResult:
     outputs: list[str] = field(default_factory=list)  # per command
 
 
-def boot_headless(project_dir: Path, commands: list[str], expect: str | None = None,
-                  timeout: float = 60.0, prompt: str = DEFAULT_PROMPT, log: TextIO | None = None,
-                  use_snapshots: bool = True) -> HeadlessResult:
+def open_session(prompt: str = DEFAULT_PROMPT, timeout: float = 30.0):
+    """A BootSession shown in an offscreen view (a hidden page would be throttled), its page
+    loaded. Returns (session, view, failure messages); close with close_session()."""
     from PySide6.QtWebEngineWidgets import QWebEngineView
 
     from studio.boot.qtapp import application, wait_for
-    from studio.boot.session import FAILED, BootSession
-    from studio.build import fsjson
-    from studio.image.project import Project
+    from studio.boot.session import BootSession
 
-    log = log or sys.stderr
     application(headless=True)
-    project = Project.open(project_dir)
-    result = fsjson.build(project)
-    print(f"build: {result.summary()}", file=log)
-
     session = BootSession(prompt=prompt)
-    if use_snapshots:
-        from studio.boot.snapshots import SnapshotStore
-
-        session.snapshots = SnapshotStore()
     view = QWebEngineView()
     view.setPage(session.page)
     view.resize(1000, 700)
     view.show()
     failure: list[str] = []
     session.failed.connect(failure.append)
+    session.load()
+    wait_for(lambda: session.page_ready or failure, timeout)
+    return session, view, failure
+
+
+def close_session(session, view) -> None:
+    session.stop()
+    view.close()
+    view.setPage(None)
+    session.close()
+    view.deleteLater()
+    session.deleteLater()
+
+
+def boot_headless(project_dir: Path, commands: list[str], expect: str | None = None,
+                  timeout: float = 60.0, prompt: str = DEFAULT_PROMPT, log: TextIO | None = None,
+                  use_snapshots: bool = True) -> HeadlessResult:
+    from studio.boot.qtapp import wait_for
+    from studio.boot.session import FAILED
+    from studio.build import fsjson
+    from studio.image.project import Project
+
+    log = log or sys.stderr
+    project = Project.open(project_dir)
+    result = fsjson.build(project)
+    print(f"build: {result.summary()}", file=log)
+
+    session, view, failure = open_session(prompt)
+    if use_snapshots:
+        from studio.boot.snapshots import SnapshotStore
+
+        session.snapshots = SnapshotStore()
     session.milestone.connect(lambda name, t: print(f"{name}: {t:.2f} s", file=log))
     try:
-        session.load()
-        if not wait_for(lambda: session.page_ready or failure, 30) or failure:
+        if not session.page_ready or failure:
             reason = failure[0] if failure else "the boot page did not load within 30 s"
             return HeadlessResult(False, reason + "\n" + "\n".join(session.page_log))
         session.boot(project.build_dir, fsjson.boot_config(project))
@@ -77,11 +97,7 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
         return HeadlessResult(True, "ok", dict(session.console.milestones), session.boot_kind, output,
                               session.console.text, outputs)
     finally:
-        session.stop()
-        view.close()
-        view.setPage(None)
-        session.close()
-        view.deleteLater()
+        close_session(session, view)
         session.deleteLater()
 
 

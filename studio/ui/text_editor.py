@@ -56,6 +56,13 @@ class TextTab(QWidget):
     def is_modified(self) -> bool:
         return self.text.document().isModified()
 
+    def _lay_out(self, bar: QHBoxLayout) -> None:
+        """The text above, `bar` (status and buttons) below."""
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.text)
+        layout.addLayout(bar)
+
     def set_text(self, text: str) -> None:
         if text != self.text.toPlainText():
             self.text.setPlainText(text)
@@ -92,10 +99,7 @@ class SourceEditor(TextTab):
         bar = QHBoxLayout()
         bar.addWidget(self.status, 1)
         bar.addWidget(save)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.text)
-        layout.addLayout(bar)
+        self._lay_out(bar)
         self.reload()
 
     def reload(self) -> None:
@@ -148,10 +152,7 @@ class FileEditor(TextTab):
         else:
             self.executable.hide()
         bar.addWidget(self.save_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.text)
-        layout.addLayout(bar)
+        self._lay_out(bar)
         self.reload()
 
     def reload(self) -> None:
