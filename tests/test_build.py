@@ -54,7 +54,7 @@ def test_fs_json_round_trips_the_tarball(alpine_project, alpine_tarball, tmp_pat
     assert nodes["/etc/init.d/rcS"][3] == stat.S_IFREG | 0o755
     assert fs["size"] == sum(n[1] for n in nodes.values() if stat.S_ISREG(n[3]))
     boot = json.loads((out / "boot.json").read_text())
-    assert "root=host9p" in boot["cmdline"] and boot["memory_mb"] == 256
+    assert "root=host9p" in boot["cmdline"] and boot["memory_mb"] == 128
 
 
 def _type_bits(member: tarfile.TarInfo) -> int:
