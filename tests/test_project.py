@@ -13,7 +13,6 @@ import pytest
 from studio.errors import StudioError
 from studio.image import base
 from studio.image.project import Attrs, Project
-from studio.image.tarimport import WrongArchitecture
 from conftest import run_studio
 from tarballs import make_tarball, minimal_rootfs
 

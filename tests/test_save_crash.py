@@ -4,7 +4,6 @@ moments; every time, the project opens whole, as it was before that save or afte
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import shutil
 import signal

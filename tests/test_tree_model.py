@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from studio.image import edits
 from studio.image.document import ImageDocument
-from studio.ui.tree_model import COLUMNS, MODE, NAME, OWNER, PACKAGE, SIZE, STATUS, ImageTreeModel
+from studio.ui.tree_model import COLUMNS, MODE, NAME, OWNER, PACKAGE, STATUS, ImageTreeModel
 
 
 def _model(project):

@@ -3,7 +3,6 @@ studio's WASI layer, inside the booted 32-bit guest, print the same things (one 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest

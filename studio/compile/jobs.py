@@ -170,7 +170,7 @@ def _run(cmd: list[str], cwd: Path, log: list[str], cancel: threading.Event | No
                 if cancel is not None and cancel.is_set():
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
-                    raise Cancelled()
+                    raise Cancelled() from None
     except BaseException:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

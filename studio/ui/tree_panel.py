@@ -22,7 +22,7 @@ from studio.image.document import ImageDocument
 from studio.image.entry import DIR, FILE, SYMLINK, parent
 from studio.image.state import BASE, Change
 from studio.ui.commands import EditCommand
-from studio.ui.tree_model import NAME, PATH_ROLE, ImageTreeModel
+from studio.ui.tree_model import NAME, ImageTreeModel
 from studio.ui.worker import Task
 
 # Drops bigger than this are copied in the background behind a cancellable progress dialog.
