@@ -90,7 +90,7 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
                 return _failed(f"`{command}` did not return to the prompt within {timeout:g} s", session)
             outputs.append(_without_echo(session.console.since(mark), command))
         output = "\n".join(outputs)
-        if session._snapshot_to_save is not None:  # let the state reach the cache before closing
+        if session.saving_snapshot:  # let the state reach the cache before closing
             wait_for(lambda: session.snapshot_saved or failure, 30)
         if expect is not None and not re.search(expect, output, re.MULTILINE):
             return _failed(f"the output did not match /{expect}/", session, output)

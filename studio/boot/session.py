@@ -159,6 +159,11 @@ class BootSession(QObject):
             self.page.runJavaScript("studio.stop()")
             self._set_state(STOPPED)
 
+    @property
+    def saving_snapshot(self) -> bool:
+        """A cold boot that will save (or is saving) the machine state at its prompt."""
+        return self._snapshot_to_save is not None
+
     def close(self) -> None:
         """Stop the machine and release the page, then its profile. Safe to call twice."""
         if self.page is None:
