@@ -29,7 +29,7 @@ from studio.ui.text_editor import FileEditor, SourceEditor, is_text
 from studio.ui.tree_panel import ImageEditor, TreePanel
 from studio.ui.worker import Task
 
-MILESTONE_LABELS = {"first-kernel-line": "kernel", "init": "init", "prompt": "shell"}
+MILESTONE_LABELS = {"restored": "restored", "first-kernel-line": "kernel", "init": "init", "prompt": "shell"}
 AUTOSAVE_MS = 30_000
 RECENT_KEY = "recentProjects"
 MAX_RECENT = 8
