@@ -92,12 +92,12 @@ def test_drop_asks_before_replacing(window, tmp_path):
 def test_large_drop_runs_in_the_background_and_can_be_cancelled(window, tmp_path, qtbot):
     many = tmp_path / "many"
     many.mkdir()
-    for i in range(400):
-        (many / f"f{i:03d}").write_bytes(b"x" * 1000)
+    for i in range(1500):  # enough that the copy is still running when the cancel comes
+        (many / f"f{i:04d}").write_bytes(b"x" * 1000)
     drop(window.tree_panel, "/srv", url_mime(many))
     task = window.editor._drop_task
     assert task is not None  # went to the background
-    assert wait_for(lambda: task.done and window.editor.state.entry("/srv/many/f399") is not None, 30)
+    assert wait_for(lambda: task.done and window.editor.state.entry("/srv/many/f1499") is not None, 30)
 
     drop(window.tree_panel, "/opt", url_mime(many))
     window.editor._drop_task.cancel()
