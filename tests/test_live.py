@@ -42,6 +42,8 @@ def run(win, command: str, timeout: float = 20) -> str:
 
 
 def test_drop_on_the_machine_appears_in_the_guest_and_is_kept(running, tmp_path):
+    run(running, "mkdir -p /srv/inbox && cd /srv/inbox")
+    assert running.boot_pane.drop_folder() == "/srv/inbox"  # the shell's folder, from its prompt
     note = tmp_path / "note.txt"
     note.write_text("dropped while running\n")
     running.machine_files.ask_keep = lambda folder, count: True
@@ -55,9 +57,9 @@ def test_drop_on_the_machine_appears_in_the_guest_and_is_kept(running, tmp_path)
     QApplication.sendEvent(view, QDragMoveEvent(pos, Qt.DropAction.CopyAction, mime, buttons, mods))
     wait_for(lambda: False, 0.1)
     QApplication.sendEvent(view, QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, buttons, mods))
-    assert wait_for(lambda: running.editor.state.entry("/root/note.txt") is not None, 20)
-    assert "dropped while running" in run(running, "cat /root/note.txt")
-    assert running.editor.doc.read_bytes("/root/note.txt") == b"dropped while running\n"
+    assert wait_for(lambda: running.editor.state.entry("/srv/inbox/note.txt") is not None, 20)
+    assert "dropped while running" in run(running, "cat note.txt")
+    assert running.editor.doc.read_bytes("/srv/inbox/note.txt") == b"dropped while running\n"
 
 
 def test_pushed_file_replaces_what_the_guest_cached(running):

@@ -55,5 +55,15 @@ class Console:
         last_line = tail.rsplit("\n", 1)[-1]
         return bool(self._prompt_re.search(last_line)) and len(self.text) > since
 
+    def cwd(self, home: str = "/root") -> str | None:
+        """The shell's current folder, read from its last prompt (Alpine's is 'host:DIR# ', with
+        ~ for the home folder); None when the last line is not such a prompt."""
+        last = plain(self.text[-400:]).rsplit("\n", 1)[-1]
+        match = re.search(r"[^\s:]+:(\S+?)[#$] $", last)
+        if not match:
+            return None
+        folder = match[1]
+        return home + folder[1:] if folder.startswith("~") else folder
+
     def since(self, offset: int) -> str:
         return plain(self.text[offset:])

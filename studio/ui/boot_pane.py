@@ -47,8 +47,10 @@ class BootPane(QWidget):
         self.session = session
         self.view = _MachineView(self)
         self.view.filesDropped.connect(lambda paths: self.filesDropped.emit(paths, self.drop_folder()))
-        self.drop_target = QLineEdit("/root", self)
-        self.drop_target.setToolTip("Files dropped on the machine go into this folder of the running guest")
+        self.drop_target = QLineEdit(self)
+        self.drop_target.setPlaceholderText("the shell's current folder")
+        self.drop_target.setToolTip("Files dropped on the machine go into this folder of the running guest; "
+                                    "empty: the folder the shell is in (from its prompt), else /root")
         self.view.setPage(session.page)
         self.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -63,7 +65,7 @@ class BootPane(QWidget):
         layout.addWidget(self.view)
 
     def drop_folder(self) -> str:
-        folder = self.drop_target.text().strip() or "/root"
+        folder = self.drop_target.text().strip() or self.session.console.cwd() or "/root"
         return folder if folder.startswith("/") else "/" + folder
 
     def _context_menu(self, position) -> None:
