@@ -9,6 +9,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
+    QScrollArea,
     QStyle, QTabWidget, QToolBar, QWidget,
 )
 
@@ -90,8 +91,7 @@ class MainWindow(QMainWindow):
         self._check_timer = QTimer(self, singleShot=True, interval=400)
         self._check_timer.timeout.connect(self.refresh_problems)
         self.resize(1300, 820)
-        self.resizeDocks([self.tree_dock], [560], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
+        self._docks_sized = False
         self.set_project(project)
         self.session.load()
 
@@ -207,7 +207,12 @@ class MainWindow(QMainWindow):
         self.edit_menu.addActions(self._tree_menu_actions)
         self.compile_panel = CompilePanel(self.editor, self)
         self.compile_panel.openSource.connect(self.open_source)
-        self.programs_dock.setWidget(self.compile_panel)
+        # In a scroll area: the panel's many controls must not force the dock (and its tabbed
+        # neighbour, Problems) to be tall.
+        scroller = QScrollArea(self)
+        scroller.setWidgetResizable(True)
+        scroller.setWidget(self.compile_panel)
+        self.programs_dock.setWidget(scroller)
         self.watcher = DiskWatcher(project.root, self)
         self.watcher.changed.connect(self.reload_from_disk)
         self._remember_recent(project.root)
@@ -579,6 +584,13 @@ class MainWindow(QMainWindow):
         self.reboot_action.setEnabled(has_project and not building and live)
         self.stop_action.setEnabled(live)
         self.save_action.setEnabled(has_project)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if not self._docks_sized:  # dock sizes only stick once the window has its size
+            self._docks_sized = True
+            self.resizeDocks([self.tree_dock], [560], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if not self._close_project():
