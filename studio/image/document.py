@@ -99,8 +99,10 @@ class ImageDocument:
     def is_dirty(self) -> bool:
         return bool(self.changed_paths())
 
-    def save(self) -> saving.SavePlan:
-        done = saving.save(self.project, self.state.entries, self.index.entries)
+    def save(self, progress=None) -> saving.SavePlan:
+        """Write the project (all or nothing). The state must not change meanwhile: the GUI runs
+        the writing in a thread behind a modal progress dialog."""
+        done = saving.save(self.project, self.state.entries, self.index.entries, progress)
         # The project now loads back as the state. Take the loaded entries where they differ only
         # in where their content lives (the overlay now) and host details, so that what is "saved"
         # is exactly what the disk holds and later changes on disk can be told apart.

@@ -148,8 +148,10 @@ def _outermost(paths: list[str]) -> list[str]:
     return [p for p in paths if not any(a in chosen for a in _ancestors(p))]
 
 
-def save(project: Project, entries: dict[str, Entry], base: dict[str, Entry]) -> SavePlan:
-    """Write the project so that it loads back as `entries`. Returns what was done."""
+def save(project: Project, entries: dict[str, Entry], base: dict[str, Entry], progress=None) -> SavePlan:
+    """Write the project so that it loads back as `entries`. Returns what was done.
+    `progress(message, fraction)` hears about the copying, the long part."""
+    report = progress or (lambda message, fraction: None)
     recover(project)
     work = project.root / STUDIO_DIR / SAVE_DIR
     shutil.rmtree(work, ignore_errors=True)
@@ -157,6 +159,8 @@ def save(project: Project, entries: dict[str, Entry], base: dict[str, Entry]) ->
     todo = plan(project, entries, base)
     renames = []
     for i, (path, source, host_mode) in enumerate(todo.writes):
+        if i % 64 == 0:
+            report(f"saving {path}", i / max(1, len(todo.writes)))
         staged = work / f"{i}.new"
         with open(source, "rb") as src, open(staged, "wb") as dst:
             shutil.copyfileobj(src, dst)

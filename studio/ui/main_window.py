@@ -281,7 +281,7 @@ class MainWindow(QMainWindow):
         if self.watcher is not None:
             self.watcher.paused = True
         try:
-            self.editor.doc.save()
+            self._save_behind_dialog()
         except (OSError, StudioError) as err:
             QMessageBox.critical(self, "Save failed", f"The project was not changed: {err}")
             return False
@@ -292,6 +292,30 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {self.project.root}", 4000)
         self._update_title()
         return True
+
+    def _save_behind_dialog(self) -> None:
+        """Write the project in a thread, the window kept alive behind a modal progress dialog
+        (which also keeps the image from changing meanwhile). Returns when it is written."""
+        from PySide6.QtCore import QEventLoop
+        from PySide6.QtWidgets import QProgressDialog
+
+        dialog = QProgressDialog("Saving…", "", 0, 1000, self)
+        dialog.setWindowTitle("Saving the project")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setCancelButton(None)  # a save is all or nothing: it finishes
+        dialog.setMinimumDuration(400)
+        outcome: dict = {}
+        loop = QEventLoop()
+        task = Task(lambda progress, cancelled: self.editor.doc.save(progress), self)
+        task.progress.connect(lambda message, fraction: (dialog.setLabelText(message),
+                                                          dialog.setValue(int(fraction * 1000))))
+        task.finished.connect(lambda plan: (outcome.setdefault("plan", plan), loop.quit()))
+        task.failed.connect(lambda message: (outcome.setdefault("error", message), loop.quit()))
+        task.start()
+        loop.exec()
+        dialog.close()
+        if "error" in outcome:
+            raise StudioError(outcome["error"])
 
     def autosave(self) -> None:
         if self.editor is not None and not self.editor.undo_stack.isClean():

@@ -49,7 +49,7 @@ class Task(QObject):
     def _run(self) -> None:
         try:
             result = self._fn(self.progress.emit, self._cancel.is_set)
-        except StudioError as err:
+        except (StudioError, OSError) as err:  # OSError: a full disk, a missing file: say it plainly
             self.done = True
             if self._cancel.is_set():
                 self.cancelledSignal.emit()
