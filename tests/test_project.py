@@ -32,7 +32,7 @@ def test_new_project_from_file_mirror_has_the_serial_preset(alpine_project):
     assert merged["/etc/init.d/rcS"].mode == 0o755
     assert merged["/etc/inittab"].source is not None  # from the overlay, visible and editable
     assert merged["/etc/hostname"].size == len("alpine\n")
-    assert (p.root / ".gitignore").read_text().strip() == "/.build/"
+    assert (p.root / ".gitignore").read_text().split() == ["/.build/", "/.studio/"]
 
 
 def test_new_project_over_http_on_loopback(alpine_mirror, tmp_path):

@@ -6,6 +6,7 @@
       overlay.toml    what plain files can't carry: modes, owners, symlinks, deletions of base files
       .gitignore      keeps the build output out of version control
       .build/         build output (fs.json, blobs/, boot.json); disposable
+      .studio/        unsaved edits' contents, autosave, an interrupted save's journal
 
 The base is never modified: the merged image is computed from base + overlay.
 """
@@ -30,6 +31,7 @@ SETTINGS_FILE = "studio.toml"
 META_FILE = "overlay.toml"
 OVERLAY_DIR = "overlay"
 BUILD_DIR = ".build"
+SCRATCH_DIR = ".studio"  # unsaved contents, autosave, a save's journal (studio.image.save)
 FORMAT = 1
 
 
@@ -158,7 +160,7 @@ class Project:
         root.mkdir(parents=True, exist_ok=True)
         project = cls(root, name or _hostname_from(root.resolve().name), source, BootSettings())
         project.overlay_dir.mkdir(exist_ok=True)
-        atomic_write(root / ".gitignore", f"/{BUILD_DIR}/\n")
+        atomic_write(root / ".gitignore", f"/{BUILD_DIR}/\n/{SCRATCH_DIR}/\n")
         project.save_settings()
         preset.apply_serial_console(project, index)
         project.save_meta()

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from studio.fsutil import atomic_write, fsync_dir
 from studio.image.entry import DIR, FILE, SYMLINK, Entry, parent
-from studio.image.project import META_FILE, Attrs, OverlayMeta, Project, inferred_attrs
+from studio.image.project import META_FILE, SCRATCH_DIR, Attrs, OverlayMeta, Project, inferred_attrs
 
-STUDIO_DIR = ".studio"
+STUDIO_DIR = SCRATCH_DIR
 SAVE_DIR = "save"
 JOURNAL = "journal.json"
 
