@@ -242,6 +242,23 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_snapshots(args) -> int:
+    import time
+
+    import humanize
+
+    from studio.boot.snapshots import SnapshotStore
+
+    store = SnapshotStore()
+    for key in args.delete or []:
+        store.delete(key)
+        print(f"deleted {key}")
+    for snap in store.list():
+        print(f"{snap.key}  {snap.project:<20} {humanize.naturalsize(snap.size, binary=True):>10}  "
+              f"saved {humanize.naturaltime(time.time() - snap.created)}")
+    return 0
+
+
 def cmd_kernel(args) -> int:
     from studio import kernel
 
@@ -328,6 +345,10 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("out")
     exp.add_argument("--snapshot", action="store_true", help="include the saved machine state (instant boot)")
     exp.set_defaults(func=cmd_export)
+
+    snaps = sub.add_parser("snapshots", help="list saved machine states (or delete some)")
+    snaps.add_argument("--delete", action="append", metavar="KEY")
+    snaps.set_defaults(func=cmd_snapshots)
 
     kern = sub.add_parser("kernel", help="build the guest kernel (once; cached)")
     kern.set_defaults(func=cmd_kernel)

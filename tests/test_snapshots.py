@@ -26,6 +26,11 @@ def test_snapshot_boot_and_stale_snapshot_refused(new_project):
     assert "restored" in warm.milestones and "first-kernel-line" not in warm.milestones
     assert warm.outputs[0].strip() == "3.19.4"
 
+    from conftest import run_studio
+
+    listed = run_studio("snapshots")
+    assert listed.returncode == 0 and f"{saved.key}  snappy" in listed.stdout
+
     project.write_file("/etc/motd", "changed after the snapshot\n")
     changed = boot_headless(project.root, ["cat /etc/motd"], expect="changed after the snapshot", timeout=60)
     assert changed.ok, changed.reason
