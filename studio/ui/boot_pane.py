@@ -74,6 +74,9 @@ class BootPane(QWidget):
         menu.addAction("Paste\tCtrl+Shift+V", self.session.paste)
         menu.addSeparator()
         menu.addAction("Select All", lambda: self.session.page.runJavaScript("studio.selectAll()"))
+        # A serial line carries no window size: BusyBox's `resize` asks the terminal (xterm.js
+        # answers) and tells the guest's tty, so full-screen programs use the whole pane.
+        menu.addAction("Fit the Guest to the Pane (types `resize`)", lambda: self.session.type("resize\n"))
         menu.exec(self.view.mapToGlobal(position))
 
     def release(self) -> None:
