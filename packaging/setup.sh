@@ -12,8 +12,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 say() { printf '\n==> %s\n' "$*"; }
 
 APT_PACKAGES=(
-  # Python, Node.js, compilers
-  python3 python3-venv python3-pip nodejs npm build-essential git ca-certificates
+  # Python, compilers
+  python3 python3-venv python3-pip build-essential git ca-certificates
   # the guest kernel (ARCHITECTURE.md: linux-source-6.1, tinyconfig + packaging/kernel/studio.config)
   linux-source-6.1 flex bison libelf-dev bc cpio xz-utils kmod lz4
   # the emulated PC's BIOS
@@ -32,6 +32,12 @@ APT_PACKAGES=(
   # Chromium for the exported bundle's browser test (driven by Playwright, which downloads nothing)
   xvfb xauth qemu-system-x86 chromium
 )
+
+# Node.js and npm from Debian, unless the machine has them already (e.g. NodeSource's nodejs,
+# which bundles npm and conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then
+  APT_PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
