@@ -48,3 +48,8 @@ def test_why_cold_names_what_changed(tmp_path):
     assert "no snapshot of this project yet" in store.why_cold("another", parts)
     store.delete("key1")
     assert store.list() == []
+    store.put("other0", b"s" * 10, "other", parts)
+    for i in range(5):  # a project keeps its newest few states; other projects' stay
+        store.put(f"k{i}", b"s" * 10, "demo", {**parts, "image": str(i)})
+    assert [s.key for s in store.list() if s.project == "demo"] == ["k4", "k3", "k2"]
+    assert [s.key for s in store.list() if s.project == "other"] == ["other0"]

@@ -22,6 +22,7 @@ from studio import assets, kernel, paths
 from studio.fsutil import atomic_write
 
 FORMAT = 1
+KEEP_PER_PROJECT = 3  # older states of a project are deleted when a new one is saved
 ZSTD_LEVEL = 3  # fast: a state is written right after the first boot reaches its prompt
 
 COMPONENT_NAMES = {
@@ -87,6 +88,8 @@ class SnapshotStore:
         meta = {"project": project, "created": time.time(), "size": len(packed), "raw_size": len(raw),
                 "parts": parts}
         atomic_write(self.root / f"{key}.json", json.dumps(meta))  # written last: marks it complete
+        for old in [s for s in self.list() if s.project == project][KEEP_PER_PROJECT:]:
+            self.delete(old.key)
         return Snapshot(key, self.path(key), **meta)
 
     def list(self) -> list[Snapshot]:
