@@ -26,6 +26,7 @@ CASES = {  # program -> arguments
     "dirs": [],
     "clock": [],
     "exitcode": ["142"],
+    "polling": [],
 }
 RUNNER = """#!/bin/sh
 # dt PROGRAM ARGS...: run a test program with a fixed environment and stdin; report all it did.

@@ -14,9 +14,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -235,45 +238,77 @@ void Z_wasi_snapshot_preview1Z_proc_exit(INST, u32 code) { (void)w; exit((int)co
 
 u32 Z_wasi_snapshot_preview1Z_proc_raise(INST, u32 sig) { (void)w; (void)sig; return W_NOSYS; }
 
-/* poll_oneoff: clock subscriptions (what sleep() and nanosleep() use) are honoured by sleeping
- * until the earliest deadline; fd subscriptions are reported ready at once. */
+/* poll_oneoff: clock subscriptions (sleep, timeouts) and fd_read / fd_write subscriptions (poll,
+ * select) become one poll(2) with the earliest clock as its timeout; with no fds it is a precise
+ * nanosleep. Every ready subscription gets an event; a bad fd gets one with EBADF. */
 u32 Z_wasi_snapshot_preview1Z_poll_oneoff(INST, u32 in, u32 out, u32 n, u32 nevents_ptr) {
-  if (n == 0) return W_INVAL;
+  if (n == 0 || n > 64) return W_INVAL;
   CHECK(in, (u64)n * 48);
   CHECK(out, (u64)n * 32);
   CHECK(nevents_ptr, 4);
-  u64 earliest = 0;
-  int have_clock = 0;
+  struct pollfd fds[64];
+  u32 owner[64];
+  int nfds = 0;
+  u64 timeout = UINT64_MAX;
+  int clock_sub = -1;
   u32 events = 0;
   for (u32 i = 0; i < n; i++) {
     u32 s = in + i * 48;
     u8 tag = mem(w, s + 8)[0];
-    if (tag == 0) { /* clock */
+    if (tag == 0) {
       u32 id = get_u32(w, s + 16);
-      u64 timeout = get_u64(w, s + 24);
+      u64 t = get_u64(w, s + 24);
       u16 flags; memcpy(&flags, mem(w, s + 40), 2);
       struct timespec now;
       clock_gettime(host_clock(id) == (clockid_t)-1 ? CLOCK_MONOTONIC : host_clock(id), &now);
-      u64 rel = (flags & 1) ? (timeout > ns_of(now) ? timeout - ns_of(now) : 0) : timeout;
-      if (!have_clock || rel < earliest) earliest = rel;
-      have_clock = 1;
+      u64 rel = (flags & 1) ? (t > ns_of(now) ? t - ns_of(now) : 0) : t;
+      if (rel < timeout) { timeout = rel; clock_sub = (int)i; }
+    } else {
+      int host = fd_of(get_u32(w, s + 16));
+      if (host < 0) {  /* answered at once, with the error */
+        u32 e = out + events++ * 32;
+        memset(mem(w, e), 0, 32);
+        put_u64(w, e, get_u64(w, s));
+        put_u16(w, e + 8, W_BADF);
+        put_u8(w, e + 10, tag);
+        continue;
+      }
+      fds[nfds].fd = host;
+      fds[nfds].events = tag == 1 ? POLLIN : POLLOUT;
+      fds[nfds].revents = 0;
+      owner[nfds++] = i;
     }
   }
-  int fd_events = 0;
-  for (u32 i = 0; i < n; i++) if (mem(w, in + i * 48 + 8)[0] != 0) fd_events = 1;
-  if (have_clock && !fd_events && earliest > 0) {
-    struct timespec ts = {(time_t)(earliest / 1000000000ull), (long)(earliest % 1000000000ull)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+  int fired = 0;
+  if (events == 0) {
+    if (nfds == 0) {
+      if (timeout != UINT64_MAX && timeout > 0) {
+        struct timespec ts = {(time_t)(timeout / 1000000000ull), (long)(timeout % 1000000000ull)};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+      }
+    } else {
+      int ms = timeout == UINT64_MAX ? -1 : (int)((timeout + 999999) / 1000000);
+      do { fired = poll(fds, nfds, ms); } while (fired < 0 && errno == EINTR);
+      if (fired < 0) return errno_to_wasi(errno);
+    }
   }
-  for (u32 i = 0; i < n; i++) {
-    u32 s = in + i * 48;
-    u8 tag = mem(w, s + 8)[0];
-    if (tag == 0 && fd_events) continue; /* fds answered first; the clock has not fired */
-    u32 e = out + events * 32;
+  for (int k = 0; k < nfds; k++) {
+    if (!fds[k].revents) continue;
+    u32 s = in + owner[k] * 48;
+    u32 e = out + events++ * 32;
     memset(mem(w, e), 0, 32);
     put_u64(w, e, get_u64(w, s));
-    put_u8(w, e + 10, tag);
-    events++;
+    put_u8(w, e + 10, mem(w, s + 8)[0]);
+    int avail = 0;
+    if (fds[k].events == POLLIN) ioctl(fds[k].fd, FIONREAD, &avail);
+    put_u64(w, e + 16, (u64)(avail > 0 ? avail : 1));
+    if (fds[k].revents & POLLHUP) put_u16(w, e + 24, 1);
+  }
+  if (events == 0 && clock_sub >= 0) {  /* nothing else happened: the clock fired */
+    u32 s = in + (u32)clock_sub * 48;
+    memset(mem(w, out), 0, 32);
+    put_u64(w, out, get_u64(w, s));
+    events = 1;
   }
   put_u32(w, nevents_ptr, events);
   return W_SUCCESS;
