@@ -19,6 +19,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from stats import fmt  # noqa: E402 (bench/ is on sys.path when a script runs)
+
 DEFAULT_ALPINE = REPO.parent / "shared" / "alpine" / "alpine-minirootfs-3.19.4-x86.tar.gz"
 
 SMALL = '#include <stdio.h>\nint main(void) {{ printf("run {0}\\n"); return 0; }}\n'
@@ -49,10 +51,6 @@ int main(int argc, char **argv) {
   return 0;
 }
 """
-
-
-def fmt(values: list[float]) -> str:
-    return f"median {statistics.median(values):7.3f} s  (min {min(values):.3f}, max {max(values):.3f}, n={len(values)})"
 
 
 def main() -> int:

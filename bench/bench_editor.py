@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+from stats import fmt  # noqa: E402 (bench/ is on sys.path when a script runs)
+
 DEFAULT_ALPINE = REPO.parent / "shared" / "alpine" / "alpine-minirootfs-3.19.4-x86.tar.gz"
 
 
@@ -61,11 +62,6 @@ class StallMeter:
         self._tick()
         self.timer.stop()
         return self.longest
-
-
-def fmt(values, unit="s", scale=1.0):
-    return (f"median {statistics.median(values) * scale:8.3f} {unit}  (min {min(values) * scale:.3f}, "
-            f"max {max(values) * scale:.3f}, n={len(values)})")
 
 
 def main() -> int:

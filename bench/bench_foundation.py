@@ -25,17 +25,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from stats import fmt  # noqa: E402 (bench/ is on sys.path when a script runs)
+
 DEFAULT_ALPINE = REPO.parent / "shared" / "alpine" / "alpine-minirootfs-3.19.4-x86.tar.gz"
 
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
-
-
-def fmt(values: list[float]) -> str:
-    if not values:
-        return "n/a"
-    return f"median {median(values):7.3f} s  (min {min(values):.3f}, max {max(values):.3f}, n={len(values)})"
 
 
 # -- builds -------------------------------------------------------------------------

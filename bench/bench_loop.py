@@ -18,11 +18,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from stats import fmt  # noqa: E402 (bench/ is on sys.path when a script runs)
+
 DEFAULT_ALPINE = REPO.parent / "shared" / "alpine" / "alpine-minirootfs-3.19.4-x86.tar.gz"
-
-
-def fmt(values: list[float]) -> str:
-    return f"median {statistics.median(values):6.3f} s  (min {min(values):.3f}, max {max(values):.3f}, n={len(values)})"
 
 
 def main() -> int:

@@ -8,6 +8,7 @@ rebuilds.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -54,8 +55,10 @@ class KernelBuild:
         return self.directory / "config"
 
 
+@functools.lru_cache(maxsize=1)
 def source_version() -> str:
-    """The installed linux-source package version, or raise with how to install it."""
+    """The installed linux-source package version, or raise with how to install it. Asked once
+    per process: every boot and every kernel request looks the cached kernel up by it."""
     try:
         out = subprocess.run(
             ["dpkg-query", "-W", "-f=${Version}", SOURCE_PACKAGE],

@@ -203,3 +203,18 @@ def test_deleting_a_base_file_leaves_a_restorable_ghost(doc_factory):
     doc.state.apply(edits.restore(doc.state, "/etc/apk"))
     assert doc.state.entry("/etc/apk/arch") is not None
     assert doc.state.status("/etc/apk/arch") == "base"
+
+
+def test_add_entries_makes_missing_folders_and_undo_removes_them(doc_factory):
+    from studio.image.entry import Entry
+
+    doc = doc_factory()
+    source, size, sha = doc.store_bytes(b"deep\n")
+    change = edits.add_entries(doc.state, [Entry("/opt/a/b/c.txt", "file", 0o644, size=size, sha256=sha,
+                                                 source=source)], "Add")
+    doc.state.apply(change)
+    assert [doc.state.entry(p).mode for p in ("/opt/a", "/opt/a/b")] == [0o755, 0o755]
+    doc.state.apply(change.inverse())
+    assert doc.state.entry("/opt/a") is None and doc.state.entry("/opt") is not None
+    with pytest.raises(StudioError, match="/etc/motd is not a folder"):
+        edits.add_entries(doc.state, [Entry("/etc/motd/x", "file", 0o644)], "Add")

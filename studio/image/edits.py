@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 
 from studio.errors import StudioError
-from studio.image.entry import DIR, FILE, SYMLINK, Entry, normalize, parent
+from studio.image.entry import DIR, FILE, SYMLINK, Entry, ancestors, normalize, parent
 from studio.image.state import Change, ImageState
 
 
@@ -137,16 +137,20 @@ def set_content(state: ImageState, path: str, source: str, size: int, sha256: st
 
 
 def add_entries(state: ImageState, entries: list[Entry], label: str, replace: bool = False) -> Change:
-    """Add many entries at once (a drop, `studio add`): folders they need are created, existing
-    folders are merged into, and an existing file is replaced only with `replace`."""
+    """Add many entries at once (a drop, `studio add`, a build, a pull): missing folders they need
+    are created (0755), existing folders are merged into, and an existing file is replaced only
+    with `replace`."""
     before: dict[str, Entry | None] = {}
     after: dict[str, Entry | None] = {}
     for entry in sorted(entries, key=lambda e: e.path):
         path = _check_name(entry.path)
-        folder = parent(path)
-        live_folder = after.get(folder) or state.entry(folder)
-        if live_folder is None or live_folder.kind != DIR:
-            raise StudioError(f"{folder} is not a folder in the image")
+        for folder in ancestors(path):
+            live_folder = after.get(folder) or state.entry(folder)
+            if live_folder is None and folder not in after:
+                before[folder] = None
+                after[folder] = Entry(folder, DIR, 0o755)
+            elif live_folder is None or live_folder.kind != DIR:
+                raise StudioError(f"{folder} is not a folder in the image")
         existing = state.entry(path)
         if existing is not None:
             if existing.kind == DIR and entry.kind == DIR:

@@ -70,6 +70,11 @@ def parent(path: str) -> str:
     return posixpath.dirname(path) if path != "/" else "/"
 
 
+def child(folder: str, name: str) -> str:
+    """The image path of `name` inside `folder` ('/' + 'etc' -> '/etc')."""
+    return f"/{name}" if folder == "/" else f"{folder}/{name}"
+
+
 def ancestors(path: str) -> list[str]:
     """Proper ancestors of an image path, root first: '/a/b/c' -> ['/', '/a', '/a/b']."""
     result = ["/"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from studio.errors import StudioError
-from studio.image.entry import DIR, FILE, SYMLINK, Entry, ancestors, normalize
+from studio.image.entry import DIR, FILE, SYMLINK, Entry, normalize
 
 Progress = Callable[[str, float], None]
 Cancelled = Callable[[], bool]
@@ -35,6 +35,19 @@ def plan_sources(sources: list[Path]) -> list[tuple[Path, int]]:
     return found
 
 
+def placements(sources: list[Path], folder: str) -> list[tuple[Path, str, int]]:
+    """(host path, image path, size) of everything `sources` bring into image `folder`: each
+    source keeps its own name there, folders bring their contents along."""
+    folder = normalize(folder)
+    roots = {Path(s).absolute(): Path(s).absolute().parent for s in sources}
+    placed = []
+    for host, size in plan_sources(sources):
+        absolute = host.absolute()
+        base = next(parent for root, parent in roots.items() if absolute == root or root in absolute.parents)
+        placed.append((host, normalize(folder + "/" + absolute.relative_to(base).as_posix()), size))
+    return placed
+
+
 def _size(path: Path) -> int:
     st = path.lstat()
     return st.st_size if stat.S_ISREG(st.st_mode) else 0
@@ -42,25 +55,17 @@ def _size(path: Path) -> int:
 
 def collect(doc, sources: list[Path], folder: str, mode: int | None = None,
             progress: Progress | None = None, cancelled: Cancelled | None = None) -> list[Entry]:
-    """Entries for `sources` placed inside image `folder` (missing folders are made), their
-    contents copied into the document's pending store. Executable bits are kept unless
-    `mode` is given for files."""
+    """Entries for `sources` placed inside image `folder`, their contents copied into the
+    document's pending store. Executable bits are kept unless `mode` is given for files.
+    (edits.add_entries makes the folders they need.)"""
     report = progress or (lambda message, fraction: None)
-    folder = normalize(folder)
-    todo = plan_sources(sources)
-    total = sum(size for _, size in todo) or 1
+    todo = placements(sources, folder)
+    total = sum(size for _, _, size in todo) or 1
     done = 0
     entries: list[Entry] = []
-    for ancestor in ancestors(folder + "/x"):
-        if doc.state.entry(ancestor) is None:
-            entries.append(Entry(ancestor, DIR, 0o755))
-    roots = {Path(s).absolute(): Path(s).absolute().parent for s in sources}
-    for host, size in todo:
+    for host, image_path, size in todo:
         if cancelled and cancelled():
             raise InjectCancelled("cancelled: nothing was added")
-        absolute = host.absolute()
-        base = next(parent for root, parent in roots.items() if absolute == root or root in absolute.parents)
-        image_path = normalize(folder + "/" + absolute.relative_to(base).as_posix())
         st = host.lstat()
         if stat.S_ISLNK(st.st_mode):
             target = os.readlink(host)

@@ -11,7 +11,7 @@ import bisect
 from dataclasses import dataclass
 from typing import Protocol
 
-from studio.image.entry import DIR, Entry, parent
+from studio.image.entry import DIR, Entry, child, parent
 
 # Past this many touched paths an observer is told to reset instead of hearing each row.
 BULK = 1500
@@ -49,9 +49,6 @@ class Observer(Protocol):
 def _name(path: str) -> str:
     return path.rsplit("/", 1)[1]
 
-
-def _join(directory: str, name: str) -> str:
-    return f"/{name}" if directory == "/" else f"{directory}/{name}"
 
 
 class ImageState:
@@ -141,8 +138,8 @@ class ImageState:
         if entry is None:
             return
         if entry.kind == DIR:
-            for child in list(self.rows.get(path, [])):
-                child_path = _join(path, child)
+            for name in list(self.rows.get(path, [])):
+                child_path = child(path, name)
                 if child_path in self.entries:
                     self._remove(child_path, observers)
             names = self.rows.get(path, [])
@@ -190,7 +187,7 @@ class ImageState:
             # A new folder starts with the base entries it lacks, as ghosts; its live
             # children arrive after it (a change is applied parents first).
             self.rows[path] = []
-            ghosts = [n for n in self._base_children.get(path, []) if _join(path, n) not in self.entries]
+            ghosts = [n for n in self._base_children.get(path, []) if child(path, n) not in self.entries]
             if ghosts:
                 for o in observers:
                     o.rows_about_to_be_inserted(path, 0, len(ghosts) - 1)

@@ -11,8 +11,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
 from studio.boot.session import RUNNING, BootSession
-from studio.image import edits, inject
-from studio.image.entry import DIR, FILE, SYMLINK, Entry, ancestors, normalize
+from studio.image import inject
+from studio.image.entry import DIR, FILE, SYMLINK, Entry, normalize
 from studio.ui.tree_panel import ImageEditor
 
 
@@ -45,11 +45,7 @@ class MachineFiles(QObject):
             return
         folder = normalize(folder)
         items = []
-        roots = {Path(p).absolute(): Path(p).absolute().parent for p in paths}
-        for host, _size in inject.plan_sources(paths):
-            absolute = host.absolute()
-            base = next(parent for root, parent in roots.items() if absolute == root or root in absolute.parents)
-            guest = normalize(folder + "/" + absolute.relative_to(base).as_posix())
+        for host, guest, _size in inject.placements(paths, folder):
             st = host.lstat()
             if stat.S_ISDIR(st.st_mode):
                 items.append({"path": guest, "kind": "dir", "mode": 0o755})
@@ -116,9 +112,6 @@ class MachineFiles(QObject):
             self._message(f"{path} does not exist in the running machine")
             return
         entries = []
-        for folder in ancestors(path):
-            if self.editor.state.entry(folder) is None:
-                entries.append(Entry(folder, DIR, 0o755))
         for item in items:
             if item["kind"] == "dir":
                 entries.append(Entry(item["path"], DIR, item["mode"]))
@@ -128,16 +121,6 @@ class MachineFiles(QObject):
             else:
                 source, size, sha = self.editor.doc.store_bytes(item["data"])
                 entries.append(Entry(item["path"], FILE, item["mode"], size=size, sha256=sha, source=source))
-        clashes = inject.conflicts(self.editor.state, entries)
-        replace = True
-        if clashes:
-            answer = self.editor.ask_replace(clashes)
-            if answer is None:
-                return
-            replace = answer
-            if not replace:
-                entries = [e for e in entries if e.path not in clashes]
-        files = sum(1 for e in entries if e.kind == FILE)
-        if self.editor.try_perform(lambda: edits.add_entries(self.editor.state, entries,
-                                                             f"Pull {posixpath.basename(path)}", replace=replace)):
+        files = self.editor.add_asking(entries, f"Pull {posixpath.basename(path)}")
+        if files is not None:
             self._message(f"Pulled {files} file(s) from {path} into the project")

@@ -18,7 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication, QStyle
 
 from studio.image import accounts, apkdb
-from studio.image.entry import DIR, FILE, SYMLINK, Entry, mode_string, parent
+from studio.image.entry import DIR, FILE, SYMLINK, Entry, child, mode_string, parent
 from studio.image.state import ADDED, BASE, DELETED, MODIFIED, ImageState
 
 COLUMNS = ("Name", "Size", "Mode", "Owner", "Group", "Package", "Status")
@@ -49,9 +49,6 @@ for _live in (False, True):
             _FLAGS[_live, _folder, _name] = _flags
 _ROOT_FLAGS = _F.ItemIsDropEnabled
 
-
-def _join(folder: str, name: str) -> str:
-    return f"/{name}" if folder == "/" else f"{folder}/{name}"
 
 
 class ImageTreeModel(QAbstractItemModel):
@@ -263,7 +260,7 @@ class ImageTreeModel(QAbstractItemModel):
             return False
         if new_name == path.rsplit("/", 1)[1]:
             return False
-        self.perform(edits.move(self.state, path, _join(parent(path), new_name)))
+        self.perform(edits.move(self.state, path, child(parent(path), new_name)))
         return True
 
     def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
@@ -303,7 +300,7 @@ class ImageTreeModel(QAbstractItemModel):
             observers, self.state.observers = self.state.observers, []  # a dry run: no signals
             try:
                 for p in moves:
-                    change = edits.move(self.state, p, _join(folder, p.rsplit("/", 1)[1]))
+                    change = edits.move(self.state, p, child(folder, p.rsplit("/", 1)[1]))
                     self.state.apply(change)
                     applied.append(change)
                     for key, value in change.before.items():
@@ -341,7 +338,7 @@ class ImageTreeModel(QAbstractItemModel):
         while stack:
             folder = stack.pop()
             for name in self.state.children(folder):
-                path = _join(folder, name)
+                path = child(folder, name)
                 if self._filter(path):
                     keep.add(path)
                     p = parent(path)

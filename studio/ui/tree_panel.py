@@ -98,23 +98,32 @@ class ImageEditor(QObject):
         self._drop_task = task.start()
 
     def _finish_drop(self, entries, folder: str) -> None:
+        count = sum(1 for e in entries if e.kind == FILE)
+        files = self.add_asking(entries, f"Add {count} file(s) to {folder}")
+        if files is None:
+            self.message.emit("Drop cancelled: nothing was added")
+        elif files:
+            self.message.emit(f"Added {files} file(s) to {folder}")
+
+    def add_asking(self, entries, label: str) -> int | None:
+        """Add entries as one undo step, asking before replacing what exists (replace, skip
+        those, or cancel). Returns how many files were added, None when cancelled or refused."""
         clashes = inject.conflicts(self.doc.state, entries)
         replace = False
         if clashes:
             answer = self.ask_replace(clashes)
             if answer is None:
-                self.message.emit("Drop cancelled: nothing was added")
-                return
+                return None
             replace = answer
             if not replace:
                 skip = set(clashes)
                 entries = [e for e in entries if e.path not in skip and not any(e.path.startswith(c + "/") for c in skip)]
         if not entries:
-            return
+            return 0
         files = sum(1 for e in entries if e.kind == FILE)
-        if self.try_perform(lambda: edits.add_entries(self.doc.state, entries, f"Add {files} file(s) to {folder}",
-                                                      replace=replace)):
-            self.message.emit(f"Added {files} file(s) to {folder}")
+        if not self.try_perform(lambda: edits.add_entries(self.doc.state, entries, label, replace=replace)):
+            return None
+        return files
 
     def _ask_replace(self, clashes: list[str]) -> bool | None:
         shown = "\n".join(clashes[:12]) + ("\n…" if len(clashes) > 12 else "")
