@@ -82,7 +82,8 @@ def main() -> int:
     from studio.image import base, edits, inject
     from studio.image.document import ImageDocument
     from studio.image.project import Project
-    from studio.ui.tree_panel import ImageEditor, TreePanel
+    from studio.ui.image_editor import ImageEditor
+    from studio.ui.tree_panel import TreePanel
 
     try:
         project = Project.create(scratch / "big", base.local_source(args.alpine))

@@ -20,7 +20,7 @@ from studio.compile.install import install_change
 from studio.compile.jobs import CACHED, FAILED, SUCCEEDED, Program
 from studio.compile.queue import CompileQueue, Job
 from studio.errors import StudioError
-from studio.ui.tree_panel import ImageEditor
+from studio.ui.image_editor import ImageEditor
 
 JOB_COLUMNS = ("Program", "Target", "Status", "Time")
 _STATUS_COLORS = {SUCCEEDED: Qt.GlobalColor.darkGreen, CACHED: Qt.GlobalColor.darkCyan, FAILED: Qt.GlobalColor.red}

@@ -15,7 +15,7 @@ from studio.image import edits, inittab
 from studio.image.checks import INITTAB, check_inittab_text
 from studio.image.preset import INITTAB_PRESETS
 from studio.image.tarimport import resolve
-from studio.ui.tree_panel import ImageEditor
+from studio.ui.image_editor import ImageEditor
 
 COLUMNS = ("ID / tty", "Runlevels", "Action", "Process")
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 from studio.boot.session import RUNNING, BootSession
 from studio.image import inject
 from studio.image.entry import DIR, FILE, SYMLINK, Entry, normalize
-from studio.ui.tree_panel import ImageEditor
+from studio.ui.image_editor import ImageEditor
 
 
 class MachineFiles(QObject):

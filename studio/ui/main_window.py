@@ -27,7 +27,8 @@ from studio.ui.disk_watch import DiskWatcher
 from studio.ui.inittab_editor import InittabEditor
 from studio.ui.compile_panel import CompilePanel
 from studio.ui.text_editor import FileEditor, SourceEditor, is_text
-from studio.ui.tree_panel import ImageEditor, TreePanel
+from studio.ui.image_editor import ImageEditor
+from studio.ui.tree_panel import TreePanel
 from studio.ui.worker import Task
 
 MILESTONE_LABELS = {"restored": "restored", "first-kernel-line": "kernel", "init": "init", "prompt": "shell"}

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 from studio.fsutil import atomic_write
 from studio.image import edits, scripts
 from studio.image.preset import SCRIPT_TEMPLATES
-from studio.ui.tree_panel import ImageEditor
+from studio.ui.image_editor import ImageEditor
 
 
 class ShellHighlighter(QSyntaxHighlighter):
