@@ -55,7 +55,10 @@ def cmd_build(args) -> int:
     from studio.build import fsjson
     from studio.image.project import Project
 
+    from studio.image.save import settle
+
     project = Project.open(Path(args.dir))
+    settle(project)
     progress = _ProgressLine()
     try:
         result = fsjson.build(project, Path(args.out) if args.out else None, progress)
@@ -71,7 +74,10 @@ def cmd_boot(args) -> int:
 
         return run_gui(Path(args.dir), boot=True)
     from studio.boot.headless import boot_headless
+    from studio.image.project import Project
+    from studio.image.save import settle
 
+    settle(Project.open(Path(args.dir)))
     result = boot_headless(Path(args.dir), args.run or [], args.expect, args.timeout, args.prompt,
                            use_snapshots=not args.no_snapshot)
     for name in ("first-kernel-line", "restored", "prompt"):
@@ -90,7 +96,7 @@ def cmd_add(args) -> int:
     from studio.image import edits, inject
     from studio.image.document import ImageDocument
 
-    doc = ImageDocument.open(Path(args.dir))
+    doc = ImageDocument.open(Path(args.dir), wait=args.wait)
     mode = int(args.mode, 8) if args.mode else None
     progress = _ProgressLine()
     try:
@@ -116,8 +122,12 @@ def cmd_add(args) -> int:
 def cmd_check(args) -> int:
     from studio.image.checks import ERROR, check_image
     from studio.image.document import ImageDocument
+    from studio.image.project import Project
+    from studio.image.save import settle
 
-    doc = ImageDocument.open(Path(args.dir))
+    project = Project.open(Path(args.dir))
+    settle(project)
+    doc = ImageDocument(project, writable=False)
     findings = check_image(doc)
     for finding in findings:
         print(finding)
@@ -129,11 +139,13 @@ def cmd_check(args) -> int:
 
 def cmd_program_add(args) -> int:
     from studio.compile import programs
+    from studio.image.lock import ProjectLock
     from studio.image.project import Project
 
-    project = Project.open(Path(args.dir))
-    program = programs.add(project, args.name, [Path(s) for s in args.source], args.target,
-                           args.install or "", args.cflags or "", replace=args.replace)
+    with ProjectLock(Path(args.dir)).acquire(args.wait):
+        project = Project.open(Path(args.dir))
+        program = programs.add(project, args.name, [Path(s) for s in args.source], args.target,
+                               args.install or "", args.cflags or "", replace=args.replace)
     extra = f" (and {program.install}.wasm)" if program.target == "wasm32-wasi" else ""
     print(f"program {program.name}: {', '.join(program.sources)} -> {program.install}{extra} [{program.target}]")
     return 0
@@ -145,7 +157,7 @@ def cmd_compile(args) -> int:
     from studio.compile.queue import CompileQueue
     from studio.image.document import ImageDocument
 
-    doc = ImageDocument.open(Path(args.dir))
+    doc = ImageDocument.open(Path(args.dir), wait=args.wait)
     chosen = [programs.find(doc.project, args.program)] if args.program else programs.load(doc.project)
     if not chosen:
         print("no programs: add one with `studio program add`", file=sys.stderr)
@@ -222,7 +234,10 @@ def cmd_export(args) -> int:
     from studio.build.export import export
     from studio.image.project import Project
 
+    from studio.image.save import settle
+
     project = Project.open(Path(args.dir))
+    settle(project)
     snapshot = None
     if args.snapshot:
         from studio.boot.snapshots import SnapshotStore
@@ -271,6 +286,13 @@ def cmd_gui(args) -> int:
     return run_gui(Path(args.dir) if getattr(args, "dir", None) else None)
 
 
+def _waits(command: argparse.ArgumentParser) -> None:
+    """A command that writes the project: one writer at a time (studio.image.lock)."""
+    command.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                         help="wait up to SECONDS for another studio process writing the project "
+                              "(default: refuse at once, naming it)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="studio", description="Image Studio: build Alpine images that boot in a browser.")
     sub = p.add_subparsers(dest="command")
@@ -307,6 +329,7 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--to", required=True, metavar="/path/in/image", help="the image folder to add into")
     add.add_argument("--mode", help="octal mode for the added files (default: keep the executable bit)")
     add.add_argument("--replace", action="store_true", help="overwrite files that already exist")
+    _waits(add)
     add.set_defaults(func=cmd_add)
 
     check = sub.add_parser("check", help="report inittab, init script and architecture problems")
@@ -324,11 +347,13 @@ def parser() -> argparse.ArgumentParser:
     padd.add_argument("--install", metavar="/usr/local/bin/NAME", help="where the program goes in the image")
     padd.add_argument("--cflags", help="extra compiler flags, e.g. '-DNDEBUG -lm'")
     padd.add_argument("--replace", action="store_true", help="redefine a program of that name")
+    _waits(padd)
     padd.set_defaults(func=cmd_program_add)
 
     comp = sub.add_parser("compile", help="compile programs and install them into the image")
     comp.add_argument("dir")
     comp.add_argument("--program", metavar="NAME", help="only this program")
+    _waits(comp)
     comp.set_defaults(func=cmd_compile)
 
     run = sub.add_parser("run", help="run a WebAssembly program on the host (wasmtime), without booting")

@@ -17,7 +17,7 @@ def test_add_folder_keeps_modes_and_refuses_to_replace(new_project, tmp_path):
     (tree / "README").write_text("read me\n")
     result = run_studio("add", str(project.root), str(tree), "--to", "/opt")
     assert result.returncode == 0, result.stderr
-    doc = ImageDocument.open(project.root)
+    doc = ImageDocument.open(project.root, writable=False)
     assert doc.state.entry("/opt/tools/bin/hello").mode == 0o755
     assert doc.state.entry("/opt/tools/README").mode == 0o644
     assert doc.read_bytes("/opt/tools/bin/hello") == b"#!/bin/sh\necho hello\n"
@@ -26,11 +26,11 @@ def test_add_folder_keeps_modes_and_refuses_to_replace(new_project, tmp_path):
     (tree / "README").write_text("changed\n")
     again = run_studio("add", str(project.root), str(tree / "README"), "--to", "/opt/tools")
     assert again.returncode == 1 and "--replace" in again.stderr and "/opt/tools/README" in again.stderr
-    assert ImageDocument.open(project.root).read_bytes("/opt/tools/README") == b"read me\n"
+    assert ImageDocument.open(project.root, writable=False).read_bytes("/opt/tools/README") == b"read me\n"
     replaced = run_studio("add", str(project.root), str(tree / "README"), "--to", "/opt/tools",
                           "--replace", "--mode", "600")
     assert replaced.returncode == 0, replaced.stderr
-    doc = ImageDocument.open(project.root)
+    doc = ImageDocument.open(project.root, writable=False)
     assert doc.read_bytes("/opt/tools/README") == b"changed\n"
     assert doc.state.entry("/opt/tools/README").mode == 0o600
 

@@ -18,11 +18,12 @@ CHILD = Path(__file__).with_name("save_child.py")
 
 
 def fingerprint(root: Path) -> dict:
-    doc = ImageDocument.open(root)
+    doc = ImageDocument.open(root)  # writable: opening finishes an interrupted save
     result = {}
     for path, e in doc.state.entries.items():
         content = hashlib.sha256(doc.read_bytes(path)).hexdigest() if e.kind == "file" else e.target
         result[path] = (e.kind, e.mode, e.uid, e.gid, content)
+    doc.close()
     return result
 
 

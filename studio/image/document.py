@@ -3,6 +3,10 @@ autosave and crash recovery, and picking up changes made on disk by other progra
 
 Unsaved file contents (typed in an editor, dropped from the desktop) live in
 PROJECT/.studio/objects/, named by their SHA-256, until a save copies them into the overlay.
+
+A writable document holds the project's write lock (studio.image.lock) until it is closed, and
+remembers what it last read or wrote on disk (its manifest) so that a save never destroys
+anything another program put there meanwhile (studio.image.save).
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from studio.fsutil import CHUNK, atomic_write
 from studio.image import save as saving
 from studio.image.entry import FILE, Entry
-from studio.image.project import Project
+from studio.image.lock import ProjectLock
+from studio.image.project import Manifest, Project
 from studio.image.state import Change, ImageState
 from studio.image.store import ObjectStore
 
@@ -42,18 +48,32 @@ def _same_visible(a: Entry, b: Entry) -> bool:
 
 
 class ImageDocument:
-    def __init__(self, project: Project):
+    def __init__(self, project: Project, writable: bool = True, wait: float = 0.0):
+        """Open `project` for editing. A writable document takes the write lock (waiting up to
+        `wait` seconds; ProjectLocked names the holder) and finishes an interrupted save; a
+        read-only one (checks, reports) does neither and must not save."""
         self.project = project
-        self.interrupted_save_finished = saving.recover(project)
+        self.writable = writable
+        self.lock = ProjectLock(project.root)
+        self.interrupted_save_finished = False
+        if writable:
+            self.lock.acquire(wait)
+            try:
+                self.interrupted_save_finished = saving.recover(project)
+            except BaseException:
+                self.lock.release()
+                raise
         self.index = project.base_index()
-        self.state = ImageState(project.merged(self.index), self.index.entries)
+        self.manifest = Manifest()
+        self.state = ImageState(project.merged(self.index, self.manifest), self.index.entries)
         self.saved: dict[str, Entry] = dict(self.state.entries)
+        self._saved_changed: set[str] = set()  # paths whose saved entry changed since the last save
         self.store = ObjectStore()
         self.pending_dir = project.root / saving.STUDIO_DIR / "objects"
 
     @classmethod
-    def open(cls, root: Path) -> "ImageDocument":
-        return cls(Project.open(root))
+    def open(cls, root: Path, writable: bool = True, wait: float = 0.0) -> "ImageDocument":
+        return cls(Project.open(root), writable, wait)
 
     # -- contents ---------------------------------------------------------------------
     def _pending(self, sha: str) -> Path:
@@ -71,16 +91,21 @@ class ImageDocument:
         """Copy a host file in (reading it once); returns (source, size, sha256)."""
         self.pending_dir.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
-        tmp = self.pending_dir / f".incoming-{os.getpid()}"
+        # A name of its own per write: drops, compiles and pulls may copy in at the same time.
+        fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=self.pending_dir)
         size = 0
-        with open(host_path, "rb") as src, open(tmp, "wb") as dst:
-            while chunk := src.read(CHUNK):
-                digest.update(chunk)
-                dst.write(chunk)
-                size += len(chunk)
-        sha = digest.hexdigest()
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, self._pending(sha))
+        try:
+            with open(host_path, "rb") as src, os.fdopen(fd, "wb") as dst:
+                while chunk := src.read(CHUNK):
+                    digest.update(chunk)
+                    dst.write(chunk)
+                    size += len(chunk)
+            sha = digest.hexdigest()
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, self._pending(sha))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return str(self._pending(sha)), size, sha
 
     def read_bytes(self, path: str) -> bytes:
@@ -93,26 +118,55 @@ class ImageDocument:
 
     # -- saving -----------------------------------------------------------------------
     def changed_paths(self) -> list[str]:
+        """Paths where the state differs from what is saved (only paths some change named are
+        compared: a delete followed by a restore is no change)."""
         now, then = self.state.entries, self.saved
-        return [p for p in now.keys() | then.keys() if now.get(p) != then.get(p)]
+        return [p for p in self.state.touched | self._saved_changed if now.get(p) != then.get(p)]
 
     def is_dirty(self) -> bool:
         return bool(self.changed_paths())
 
-    def save(self, progress=None) -> saving.SavePlan:
-        """Write the project (all or nothing). The state must not change meanwhile: the GUI runs
-        the writing in a thread behind a modal progress dialog."""
-        done = saving.save(self.project, self.state.entries, self.index.entries, progress)
-        # The project now loads back as the state. Take the loaded entries where they differ only
-        # in where their content lives (the overlay now) and host details, so that what is "saved"
-        # is exactly what the disk holds and later changes on disk can be told apart.
+    def snapshot(self) -> dict[str, Entry]:
+        """The state to save, taken in the thread that owns the state (the GUI's)."""
+        return dict(self.state.entries)
+
+    def write(self, entries: dict[str, Entry], progress=None, overwrite=frozenset()) -> saving.SavePlan:
+        """Write `entries` (a snapshot) to the project, all or nothing, leaving alone whatever the
+        manifest does not know (SaveConflict when it would have to overwrite or delete such a
+        thing; `overwrite` names what may be). Touches only the disk: safe in a worker thread
+        while the state goes on changing; `saved_as` then records the result."""
+        if not self.writable:
+            raise RuntimeError("a read-only document cannot save")
+        return saving.save(self.project, entries, self.index.entries, self.manifest, progress, overwrite)
+
+    def saved_as(self, entries: dict[str, Entry], done: saving.SavePlan) -> None:
+        """Record that the disk now holds `entries` (in the state's thread). Entries still as
+        they were snapshotted take their loaded form (content in the overlay now), so "saved" is
+        exactly what the disk holds and later changes on disk can be told apart; edits made
+        during the save stay unsaved."""
         fresh = self.project.merged(self.index)
-        for path, entry in fresh.items():
-            mine = self.state.entries.get(path)
-            if mine is not None and mine != entry and _same_visible(mine, entry):
-                self.state.entries[path] = entry
-        self.saved = dict(self.state.entries)
-        self.discard_autosave()
+        for path, snap in entries.items():
+            loaded = fresh.get(path)
+            if loaded is None or loaded == snap or not _same_visible(snap, loaded):
+                continue
+            entries[path] = loaded
+            if self.state.entries.get(path) == snap:
+                self.state.entries[path] = loaded
+        self.saved = entries
+        self.manifest = done.manifest
+        self._saved_changed = set()
+        self.state.touched = set(self.changed_paths_from(self.state.touched))
+        self.autosave()  # discards the autosave, or keeps one for edits made during the save
+
+    def changed_paths_from(self, paths) -> list[str]:
+        now, then = self.state.entries, self.saved
+        return [p for p in paths if now.get(p) != then.get(p)]
+
+    def save(self, progress=None, overwrite=frozenset()) -> saving.SavePlan:
+        """Write the state as it is now (all or nothing) and record it as saved."""
+        entries = self.snapshot()
+        done = self.write(entries, progress, overwrite)
+        self.saved_as(entries, done)
         return done
 
     # -- autosave and recovery ------------------------------------------------------------
@@ -148,9 +202,12 @@ class ImageDocument:
     # -- changes made on disk -----------------------------------------------------------
     def disk_change(self) -> Change | None:
         """What differs between the saved state and the project on disk now (an external
-        editor, a git checkout), as a change from the current state; None if nothing."""
-        self.project.meta = type(self.project.meta).load(self.project.root / "overlay.toml")
-        on_disk = self.project.merged(self.index)
+        editor, a git checkout), as a change from the current state; None if nothing. The
+        caller applies it: from then on the document knows what is on disk (its manifest)."""
+        self.project.reload_meta()
+        manifest = Manifest()
+        on_disk = self.project.merged(self.index, manifest)
+        self.manifest = manifest
         paths = [p for p in on_disk.keys() | self.saved.keys() if on_disk.get(p) != self.saved.get(p)]
         if not paths:
             return None
@@ -158,6 +215,7 @@ class ImageDocument:
         for p in paths:
             if p not in on_disk:
                 self.saved.pop(p, None)
+        self._saved_changed.update(paths)
         return Change("Changes on disk", {p: self.state.entries.get(p) for p in paths},
                       {p: on_disk.get(p) for p in paths})
 
@@ -191,6 +249,7 @@ class ImageDocument:
         return written
 
     def close(self) -> None:
-        """Forget unsaved contents that no autosave refers to."""
-        if not self.has_recovery():
+        """Forget unsaved contents that no autosave refers to; let go of the write lock."""
+        if self.writable and not self.has_recovery():
             shutil.rmtree(self.pending_dir, ignore_errors=True)
+        self.lock.release()

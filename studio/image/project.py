@@ -60,10 +60,16 @@ class OverlayMeta:
 
     @classmethod
     def load(cls, path: Path) -> "OverlayMeta":
-        if not path.exists():
+        return cls.parse(read_bytes_or_none(path), path)
+
+    @classmethod
+    def parse(cls, raw: bytes | None, path: Path) -> "OverlayMeta":
+        if raw is None:
             return cls()
         try:
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as err:
+            raise StudioError(f"{path} is not UTF-8 text ({err}); fix or restore it from version control.") from err
         except tomllib.TOMLDecodeError as err:
             raise StudioError(f"{path} is not valid TOML ({err}); fix or restore it from version control.") from err
         meta = cls()
@@ -99,6 +105,37 @@ class OverlayMeta:
         return header + tomli_w.dumps(data)
 
 
+# What a save compares the disk against (studio.image.save): for each overlay item, its kind and,
+# for files, (size, mtime_ns, inode, mode); anything replaced or touched gets a new stamp.
+Stamp = tuple
+
+
+def stamp_of(path: Path) -> Stamp | None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(st.st_mode):
+        return (FILE, st.st_size, st.st_mtime_ns, st.st_ino, stat.S_IMODE(st.st_mode))
+    return (DIR,) if stat.S_ISDIR(st.st_mode) else ("other",)
+
+
+@dataclass
+class Manifest:
+    """The overlay as the studio last read or wrote it: items by image path, and overlay.toml's
+    bytes (None: absent). Only what it lists, unchanged, is the studio's to replace or delete."""
+
+    items: dict[str, Stamp] = field(default_factory=dict)
+    meta: bytes | None = None
+
+
+def read_bytes_or_none(path: Path) -> bytes | None:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
 class Project:
     def __init__(self, root: Path, name: str, base: bases.BaseSource, boot: BootSettings,
                  programs: list[dict] | None = None):
@@ -107,7 +144,15 @@ class Project:
         self.base = base
         self.boot = boot
         self.programs = programs or []  # [[programs]] tables; studio.compile.programs gives them meaning
-        self.meta = OverlayMeta.load(self.root / META_FILE)
+        self.reload_meta()
+
+    def reload_meta(self) -> None:
+        """Read overlay.toml again; `meta_bytes` keeps exactly what `meta` was parsed from."""
+        self.meta_bytes = self.read_meta_bytes()
+        self.meta = OverlayMeta.parse(self.meta_bytes, self.root / META_FILE)
+
+    def read_meta_bytes(self) -> bytes | None:
+        return read_bytes_or_none(self.root / META_FILE)
 
     # -- locations ---------------------------------------------------------
     @property
@@ -182,8 +227,16 @@ class Project:
 
     def save_meta(self) -> None:
         atomic_write(self.root / META_FILE, self.meta.dumps())
+        self.meta_bytes = self.read_meta_bytes()
 
     # -- the merged image ----------------------------------------------------
+    def scan_overlay(self) -> dict[str, Stamp]:
+        """Every item in the overlay now, with its stamp (nothing followed, nothing read)."""
+        listing: dict[str, Stamp] = {}
+        if self.overlay_dir.is_dir():
+            _walk_overlay(str(self.overlay_dir), "/", {}, None, listing)
+        return listing
+
     def base_index(self, progress: bases.Progress | None = None) -> bases.BaseIndex:
         return bases.load_index(self.base, progress)
 
@@ -196,15 +249,21 @@ class Project:
         if mode is not None:
             self.meta.attrs.setdefault(path, Attrs()).mode = mode
 
-    def merged(self, index: bases.BaseIndex | None = None) -> dict[str, Entry]:
-        """The image as the guest sees it: base, minus deletions, plus the overlay and metadata."""
+    def merged(self, index: bases.BaseIndex | None = None, manifest: Manifest | None = None) -> dict[str, Entry]:
+        """The image as the guest sees it: base, minus deletions, plus the overlay and metadata.
+        A `manifest` given is filled with what this very reading found (overlay items and the
+        overlay.toml bytes `self.meta` came from)."""
         index = index or self.base_index()
         base = index.entries
         entries = dict(base)
         for gone in self.meta.deleted:
             _remove_subtree(entries, gone)
+        listing = manifest.items if manifest is not None else None
+        if manifest is not None:
+            listing.clear()
+            manifest.meta = self.meta_bytes
         if self.overlay_dir.is_dir():
-            _walk_overlay(str(self.overlay_dir), "/", base, entries)
+            _walk_overlay(str(self.overlay_dir), "/", base, entries, listing)
         for path, target in self.meta.symlinks.items():
             _remove_subtree(entries, path)
             _ensure_parents(entries, path)
@@ -254,13 +313,22 @@ def inferred_attrs(kind: str, host_executable: bool, below: Entry | None) -> tup
     return (0o777 if kind == SYMLINK else 0o755), 0, 0
 
 
-def _walk_overlay(directory: str, image_dir: str, base: dict[str, Entry], entries: dict[str, Entry]) -> None:
-    """Add the overlay's files and folders. Host symlinks are never followed (symlinks live in overlay.toml)."""
+def _walk_overlay(directory: str, image_dir: str, base: dict[str, Entry], entries: dict[str, Entry] | None,
+                  listing: dict[str, Stamp] | None = None) -> None:
+    """Add the overlay's files and folders to `entries`, and their stamps to `listing`. Host
+    symlinks are never followed (symlinks live in overlay.toml)."""
     prefix = "" if image_dir == "/" else image_dir
     with os.scandir(directory) as scan:
         for item in scan:
             path = f"{prefix}/{item.name}"
             st = item.stat(follow_symlinks=False)
+            if listing is not None:
+                listing[path] = ((FILE, st.st_size, st.st_mtime_ns, st.st_ino, stat.S_IMODE(st.st_mode))
+                                 if stat.S_ISREG(st.st_mode) else (DIR,) if stat.S_ISDIR(st.st_mode) else ("other",))
+            if entries is None:
+                if stat.S_ISDIR(st.st_mode):
+                    _walk_overlay(item.path, path, base, None, listing)
+                continue
             below = base.get(path)
             current = entries.get(path)
             if stat.S_ISDIR(st.st_mode):
@@ -269,7 +337,7 @@ def _walk_overlay(directory: str, image_dir: str, base: dict[str, Entry], entrie
                         _remove_subtree(entries, path)
                     entries[path] = (below if below is not None and below.kind == DIR
                                      else Entry(path, DIR, *inferred_attrs(DIR, False, None), mtime=int(st.st_mtime)))
-                _walk_overlay(item.path, path, base, entries)
+                _walk_overlay(item.path, path, base, entries, listing)
             elif stat.S_ISREG(st.st_mode):
                 mode, uid, gid = inferred_attrs(FILE, bool(st.st_mode & 0o100), below)
                 if current is not None and current.kind == DIR:

@@ -63,6 +63,7 @@ class ImageState:
         for names in self._base_children.values():
             names.sort()
         self.rows: dict[str, list[str]] = {}
+        self.touched: set[str] = set()  # every path an applied change named (the document prunes it)
         self._rebuild_rows()
 
     # -- queries ----------------------------------------------------------------------
@@ -107,6 +108,7 @@ class ImageState:
 
     # -- edits ------------------------------------------------------------------------
     def apply(self, change: Change) -> None:
+        self.touched.update(change.after)
         for o in self.observers:
             o.change_started()
         try:
