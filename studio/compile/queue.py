@@ -1,19 +1,24 @@
 """The compile queue (Qt-free): programs compile in parallel, up to one per core, each
-cancellable; a failure never stops the others. Listeners hear every status change (from
+cancellable; a failure never stops the others, and every job ends (an unexpected error ends
+it as failed, with the error in its output). Listeners hear every status change (from
 worker threads: the GUI forwards them through a Qt signal)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from studio.compile.jobs import (
-    CANCELLED, QUEUED, RUNNING, CompileCache, CompileOutcome, Program, compile_program,
+    CANCELLED, FAILED, QUEUED, RUNNING, CompileCache, CompileOutcome, Program, compile_program,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,8 +79,14 @@ class CompileQueue:
             job.status = RUNNING
             self._notify(job)
 
-        outcome = compile_program(job.program, self.project, self.cache, job.cancel_event, on_running=running)
-        self._finish(job, outcome)
+        outcome = CompileOutcome(job.program.name, FAILED, output="the compile was interrupted")
+        try:
+            outcome = compile_program(job.program, self.project, self.cache, job.cancel_event, on_running=running)
+        except Exception:  # compile_program reports errors in its outcome: this is a bug, show it
+            outcome = CompileOutcome(job.program.name, FAILED,
+                                     output="internal error while compiling:\n" + traceback.format_exc())
+        finally:  # whatever happened, the job ends: no job stays "running" forever
+            self._finish(job, outcome)
 
     def _finish(self, job: Job, outcome: CompileOutcome) -> None:
         if job.outcome is not None:
@@ -86,4 +97,7 @@ class CompileQueue:
 
     def _notify(self, job: Job) -> None:
         for listener in list(self.listeners):
-            listener(job)
+            try:
+                listener(job)
+            except Exception:  # one broken listener must not leave a job unfinished for the others
+                log.exception("compile queue listener failed on %s", job.program.name)

@@ -50,6 +50,14 @@ def zig() -> list[str]:
     return [sys.executable, "-m", "ziglang"]
 
 
+def lib_dir() -> Path:
+    """zig's own headers and library sources: version() covers them, so compile caches skip them."""
+    zig()
+    import ziglang
+
+    return Path(ziglang.__file__).resolve().parent / "lib"
+
+
 def wasm2c() -> str:
     found = shutil.which("wasm2c")
     if not found or not (WASM2C_RUNTIME / "wasm-rt-impl.c").exists() or not WASM_RT_HEADER.exists():

@@ -6,13 +6,21 @@ content-addressed store. A tarball that tries to reach outside its root
 (absolute names, '..', a path through a symlink, a hard link to something not
 in the archive, a symlink climbing above '/') is refused as a whole, naming
 the member, so a project is never built on a half-trusted base.
+
+File contents are streamed into the store in chunks, never held whole in memory,
+and the expanded size is capped (each member's size is checked from its header
+before its data is read): a small compressed "bomb" cannot fill memory or disk.
 """
 
 from __future__ import annotations
 
+import lzma
+import os
 import posixpath
+import re
 import stat
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -29,8 +37,33 @@ class UnsafeTarball(StudioError):
     pass
 
 
+class TarballTooLarge(UnsafeTarball):
+    pass
+
+
 class WrongArchitecture(StudioError):
     pass
+
+
+MAX_BYTES_ENV = "STUDIO_MAX_BASE_BYTES"
+DEFAULT_MAX_BYTES = 2 << 30  # an Alpine minirootfs expands to about 8 MiB
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def max_expanded_bytes() -> int:
+    """The cap on a base's total expanded file size: STUDIO_MAX_BASE_BYTES (bytes, or with a
+    K, M, G or T suffix, powers of 1024), else 2 GiB."""
+    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_BYTES
+    match = re.fullmatch(r"(\d+)\s*([KMGT]?)(?:i?B)?", raw, re.IGNORECASE)
+    if not match:
+        raise StudioError(f"{MAX_BYTES_ENV}={raw!r} is not a size: use a number of bytes, e.g. 4G or 4294967296.")
+    return int(match[1]) * _UNITS[match[2].upper()]
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MiB"
 
 
 @dataclass
@@ -47,20 +80,39 @@ def import_tarball(tarball: Path, store: ObjectStore, progress: Progress | None 
     report = progress or (lambda message, fraction: None)
     tarball = Path(tarball)
     total = tarball.stat().st_size or 1
+    limit = max_expanded_bytes()
+    expanded = 0
     entries: dict[str, Entry] = {"/": Entry("/", DIR, 0o755)}
     notes: list[str] = []
     try:
         with open(tarball, "rb") as raw, tarfile.open(fileobj=raw, mode="r:*") as tar:
             for member in tar:
+                if member.isreg():  # checked from the header, before any of the data is read
+                    expanded += member.size
+                    if expanded > limit:
+                        raise _too_large(tarball.name, member, expanded, limit)
                 _add_member(tar, member, entries, store, notes)
                 report(f"importing {member.name}", min(0.99, raw.tell() / total))
     except tarfile.TarError as err:
         raise StudioError(f"{tarball.name} is not a readable tar archive ({err}).") from err
-    except (EOFError, OSError) as err:
+    except (EOFError, zlib.error, lzma.LZMAError) as err:
         raise StudioError(f"{tarball.name} is truncated or corrupt ({err}).") from err
+    except OSError as err:
+        if err.errno is None:  # gzip/lzma/bz2 decoding errors carry no errno
+            raise StudioError(f"{tarball.name} is truncated or corrupt ({err}).") from err
+        raise StudioError(f"importing {tarball.name} failed: {err}") from err
     arch = detect_arch(entries, store, tarball.name)
     report("imported", 1.0)
     return ImportResult(entries, arch, notes)
+
+
+def _too_large(name: str, member: tarfile.TarInfo, expanded: int, limit: int) -> TarballTooLarge:
+    suggestion = -(-max(2 * limit, expanded) // (1 << 30))  # whole GiB, rounded up
+    return TarballTooLarge(
+        f"{name} expands to more than {_size(limit)}, the limit for a base image (reached at member "
+        f"{member.name!r}, {_size(member.size)}); it may be a compression bomb, so it was not imported. "
+        f"If you trust it and it really is that big, raise the limit with {MAX_BYTES_ENV}, "
+        f"e.g. {MAX_BYTES_ENV}={suggestion}G.")
 
 
 def _image_path(name: str) -> str:
@@ -87,9 +139,8 @@ def _add_member(tar: tarfile.TarFile, member: tarfile.TarInfo, entries: dict[str
     if member.isdir():
         entry = Entry(path, DIR, **common)
     elif member.isreg():
-        handle = tar.extractfile(member)
-        data = handle.read() if handle else b""
-        entry = Entry(path, FILE, size=len(data), sha256=store.add(data), **common)
+        sha, size = store.add_stream(tar.extractfile(member), limit=member.size)
+        entry = Entry(path, FILE, size=size, sha256=sha, **common)
     elif member.issym():
         target = member.linkname
         if not target.startswith("/") and _climbs(parent(path), target):

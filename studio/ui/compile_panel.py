@@ -1,28 +1,34 @@
 """The Programs panel: the project's C/C++ programs, the compile queue's jobs with status, time
 and output, compiler diagnostics (double-click opens the source at the line), installing
-results into the image (undoable), and running a .wasm on the host with wasmtime."""
+results into the image (undoable), and running a .wasm on the host with wasmtime (in the
+background, stoppable; its output and exit code show in the output pane)."""
 
 from __future__ import annotations
 
 import shlex
+import threading
+from concurrent.futures import wait as wait_futures
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget,
-    QListWidgetItem, QMessageBox, QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
-    QVBoxLayout, QWidget,
+    QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget,
+    QListWidgetItem, QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QSplitter, QTableWidget,
+    QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from studio.compile import programs, toolchain
-from studio.compile.hostrun import run_wasm
+from studio.compile.hostrun import HostRun, run_wasm
 from studio.compile.install import install_change
-from studio.compile.jobs import CACHED, FAILED, SUCCEEDED, Program
+from studio.compile.jobs import CACHED, FAILED, SUCCEEDED, CompileOutcome, Program
 from studio.compile.queue import CompileQueue, Job
 from studio.errors import StudioError
 from studio.ui.image_editor import ImageEditor
+from studio.ui.worker import Task
 
 JOB_COLUMNS = ("Program", "Target", "Status", "Time")
+_FUTURE_POLL_SECONDS = 0.05  # how often a host run's compile wait looks for a cancel
 _STATUS_COLORS = {SUCCEEDED: Qt.GlobalColor.darkGreen, CACHED: Qt.GlobalColor.darkCyan, FAILED: Qt.GlobalColor.red}
 
 
@@ -69,6 +75,9 @@ class CompilePanel(QWidget):
         self.queue.listeners.append(self._signals.changed.emit)
         self._rows: dict[int, int] = {}  # id(job) -> table row
         self.jobs: list[Job] = []
+        self.run_task: Task | None = None  # the host run in progress (or the last one)
+        self.run_timeout: float | None = None  # seconds a host run may take; None: until stopped
+        self._runs_in_flight: list[threading.Event] = []  # each set when that run's thread is done
 
         self.program_list = QListWidget(self)
         self.program_list.currentRowChanged.connect(self._show_program)
@@ -113,10 +122,13 @@ class CompilePanel(QWidget):
         compile_all.clicked.connect(self.compile_all)
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.clicked.connect(self.cancel_selected)
-        run = QPushButton("Run on Host…", self)
-        run.clicked.connect(self.run_on_host_dialog)
+        self.run_button = QPushButton("Run on Host…", self)
+        self.run_button.clicked.connect(self.run_on_host_dialog)
+        self.stop_run_button = QPushButton("Stop Run", self)
+        self.stop_run_button.clicked.connect(self.stop_run)
+        self.stop_run_button.setEnabled(False)
         buttons = QHBoxLayout()
-        for b in (self.compile_button, compile_all, self.cancel_button, run):
+        for b in (self.compile_button, compile_all, self.cancel_button, self.run_button, self.stop_run_button):
             buttons.addWidget(b)
 
         self.job_table = QTableWidget(0, len(JOB_COLUMNS), self)
@@ -136,7 +148,7 @@ class CompilePanel(QWidget):
         middle_layout.addLayout(form)
         middle_layout.addLayout(buttons)
         middle_layout.addWidget(self.job_table)
-        right = QSplitter(Qt.Orientation.Vertical, self)
+        self.output_splitter = right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.output)
         right.addWidget(self.problems)
         left_widget = QWidget(self)
@@ -310,18 +322,99 @@ class CompilePanel(QWidget):
         if ok:
             self.run_on_host(program, shlex.split(args), stdin.encode())
 
-    def run_on_host(self, program: Program, args: list[str], stdin: bytes = b"") -> str:
-        outcome = self.queue.wait([self.queue.submit(program)])[0]
-        if not outcome.ok:
-            text = outcome.output
-        else:
+    def run_on_host(self, program: Program, args: list[str], stdin: bytes = b"") -> Task:
+        """Compile `program` (through the queue) and run it with wasmtime, both in the background;
+        "Stop Run" cancels either. The output pane shows what it printed and its exit code."""
+        if self.run_task is not None and not self.run_task.done:
+            self.run_task.cancel()  # one run at a time: the newest wins
+        header = f"$ {shlex.join([program.name, *args])}"
+        self._show_run_text(f"{header}\n(compiling…)")
+        work_done = threading.Event()
+        self._runs_in_flight = [e for e in self._runs_in_flight if not e.is_set()] + [work_done]
+        task = Task(lambda progress, cancelled: self._compile_and_run(program, args, stdin, header, progress,
+                                                                      cancelled, work_done), self)
+        task.progress.connect(lambda message, fraction, t=task: self._run_progressed(t, header, message))
+        task.finished.connect(lambda text, t=task: self._run_ended(t, text))
+        task.failed.connect(lambda message, t=task: self._run_ended(t, f"{header}\n{message}"))
+        task.cancelledSignal.connect(lambda t=task: self._run_ended(t, f"{header}\n[cancelled]"))
+        self.run_task = task.start()
+        self._update_run_buttons()
+        return task
+
+    def stop_run(self) -> None:
+        if self.run_task is not None and not self.run_task.done:
+            self.run_task.cancel()
+
+    def _compile_and_run(self, program: Program, args: list[str], stdin: bytes, header: str,
+                         progress: Callable[[str, float], None], cancelled: Callable[[], bool],
+                         work_done: threading.Event) -> str:
+        """The background half of a host run (a worker thread: no widgets here)."""
+        try:
+            outcome = self._compile_for_run(program, cancelled)
+            if cancelled():
+                return f"{header}\n[cancelled]"
+            if not outcome.ok:
+                return f"{header}\ncompiling {program.name} {outcome.status}:\n{outcome.output}"
             wasm = next(a.host_path for a in outcome.artifacts if a.image_path.endswith(".wasm"))
-            result = run_wasm(wasm, args, stdin, name=program.name)
-            text = (f"$ {program.name} {shlex.join(args)}\n{result.stdout.decode(errors='replace')}"
-                    f"{result.stderr.decode(errors='replace')}[exit code {result.exit_code}]")
+            progress("running", 0.5)
+            result = run_wasm(wasm, args, stdin, name=program.name, cancelled=cancelled, timeout=self.run_timeout)
+            return f"{header}\n{describe_run(result)}"
+        finally:
+            work_done.set()
+
+    def _compile_for_run(self, program: Program, cancelled: Callable[[], bool]) -> CompileOutcome:
+        """Compile through the queue (the job shows in the table), cancelling the job if the run is."""
+        job = self.queue.submit(program)
+        while not job.done:
+            if cancelled():
+                self.queue.cancel(job)
+            if job.future is not None:
+                wait_futures([job.future], timeout=_FUTURE_POLL_SECONDS)
+        return job.outcome
+
+    def _run_progressed(self, task: Task, header: str, message: str) -> None:
+        if task is self.run_task and not task.done:
+            self._show_run_text(f"{header}\n({message}…)")
+
+    def _run_ended(self, task: Task, text: str) -> None:
+        if task is self.run_task:  # a newer run replaced this one: its output is not wanted
+            self._show_run_text(text)
+        self._update_run_buttons()
+
+    def _update_run_buttons(self) -> None:
+        running = self.run_task is not None and not self.run_task.done
+        self.stop_run_button.setEnabled(running)
+
+    def _show_run_text(self, text: str) -> None:
         self.output.setPlainText(text)
-        return text
+        self.reveal_output()
+
+    def reveal_output(self) -> None:
+        """Bring the output pane into view: raise the Programs dock (it shares a tab with
+        Problems), give the pane room if its splitter collapsed it, scroll to it."""
+        widget = self.parentWidget()
+        while widget is not None and not isinstance(widget, QDockWidget):
+            if isinstance(widget, QScrollArea):
+                widget.ensureWidgetVisible(self.output)
+            widget = widget.parentWidget()
+        if widget is not None:
+            widget.show()
+            widget.raise_()
+        sizes = self.output_splitter.sizes()
+        if sizes and sizes[0] == 0:
+            self.output_splitter.setSizes([max(1, sum(sizes) // 2)] * len(sizes))
 
     def shutdown(self) -> None:
+        self.stop_run()
         self.queue.listeners.clear()
         self.queue.shutdown()
+        for work_done in self._runs_in_flight:  # a stopped run ends at once; leave no thread behind
+            work_done.wait(10)
+
+
+def describe_run(result: HostRun) -> str:
+    """What a host run printed, then how it ended: "[exit code N]", "[cancelled]" or "[timed out after N s]"."""
+    text = result.stdout.decode(errors="replace") + result.stderr.decode(errors="replace")
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + (f"[{result.stopped}]" if result.stopped else f"[exit code {result.exit_code}]")
