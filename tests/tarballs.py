@@ -1,10 +1,14 @@
-"""Hand-made tarballs for the import tests: hostile ones and ones for other architectures."""
+"""Hand-made tarballs for the import tests: hostile ones, ones for other architectures, and
+compression bombs."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import tarfile
 from pathlib import Path
+
+ZERO_BLOCK = 16 << 20  # bytes of zeros per gzip member in a bomb
 
 
 def make_tarball(path: Path, members: list[tuple]) -> Path:
@@ -43,3 +47,29 @@ def minimal_rootfs(arch: str = "x86") -> list[tuple]:
         ("./bin/busybox", "file", b"\x7fELF" + b"\0" * 60),
         ("./bin/sh", "symlink", "/bin/busybox"),
     ]
+
+
+def write_zero_bomb(path: Path, files: list[tuple[str, int]]) -> Path:
+    """A .tar.gz of regular files holding `size` zero bytes each (10 GiB takes about 10 MB),
+    written in a stream: the test never holds or compresses the expanded data.
+
+    A gzip file may be several gzip members one after another, and readers join them: so the
+    tar stream is written as gzip members, one for each header and one compressed block of
+    16 MiB of zeros repeated as often as a file needs."""
+    zeros = gzip.compress(bytes(ZERO_BLOCK), compresslevel=9, mtime=0)
+    with open(path, "wb") as out:
+        root = tarfile.TarInfo("./")
+        root.type, root.mode, root.mtime = tarfile.DIRTYPE, 0o755, 1700000000
+        out.write(gzip.compress(root.tobuf(tarfile.PAX_FORMAT), mtime=0))
+        for name, size in files:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = size, 0o644, 1700000000
+            out.write(gzip.compress(info.tobuf(tarfile.PAX_FORMAT), mtime=0))  # PAX: sizes over 8 GiB
+            blocks, rest = divmod(size, ZERO_BLOCK)
+            for _ in range(blocks):
+                out.write(zeros)
+            tail = rest + (-size) % tarfile.BLOCKSIZE  # the last zeros plus the padding to 512 bytes
+            if tail:
+                out.write(gzip.compress(bytes(tail), mtime=0))
+        out.write(gzip.compress(bytes(2 * tarfile.BLOCKSIZE), mtime=0))  # the end-of-archive blocks
+    return path

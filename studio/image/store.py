@@ -59,17 +59,19 @@ class ObjectStore:
                     digest.update(chunk)
                     handle.write(chunk)
                     size += len(chunk)
-                handle.flush()
-                os.fsync(handle.fileno())
-            sha = digest.hexdigest()
-            target = self.path(sha)
-            if target.exists():
-                os.unlink(tmp)
-            else:
+                sha = digest.hexdigest()
+                target = self.path(sha)
+                new = not target.exists()
+                if new:  # a copy we drop never needs to reach the disk
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            if new:  # (a writer racing us to the same object renames identical bytes: harmless)
                 os.chmod(tmp, 0o444)
                 target.parent.mkdir(exist_ok=True)
                 os.replace(tmp, target)
                 fsync_dir(target.parent)
+            else:
+                os.unlink(tmp)
         except BaseException:
             _unlink_quietly(Path(tmp))
             raise

@@ -107,12 +107,12 @@ def import_tarball(tarball: Path, store: ObjectStore, progress: Progress | None 
 
 
 def _too_large(name: str, member: tarfile.TarInfo, expanded: int, limit: int) -> TarballTooLarge:
-    suggestion = -(-max(2 * limit, expanded) // (1 << 30))  # whole GiB, rounded up
+    at_least = -(-expanded // (1 << 30))  # GiB, rounded up: the size so far, the rest is unknown
     return TarballTooLarge(
         f"{name} expands to more than {_size(limit)}, the limit for a base image (reached at member "
         f"{member.name!r}, {_size(member.size)}); it may be a compression bomb, so it was not imported. "
         f"If you trust it and it really is that big, raise the limit with {MAX_BYTES_ENV}, "
-        f"e.g. {MAX_BYTES_ENV}={suggestion}G.")
+        f"to at least {MAX_BYTES_ENV}={at_least}G.")
 
 
 def _image_path(name: str) -> str:
@@ -147,7 +147,10 @@ def _add_member(tar: tarfile.TarFile, member: tarfile.TarInfo, entries: dict[str
             raise UnsafeTarball(f"symlink {member.name!r} -> {target!r} points above the image root.")
         entry = Entry(path, SYMLINK, target=target, size=len(target.encode()), **common)
     elif member.islnk():
-        source = entries.get(_image_path(member.linkname))
+        try:
+            source = entries.get(_image_path(member.linkname))
+        except UnsafeTarball:  # refused below, naming the member rather than its target
+            source = None
         if source is None or source.kind != FILE:
             raise UnsafeTarball(
                 f"hard link {member.name!r} -> {member.linkname!r} does not point to a file "
