@@ -147,7 +147,7 @@ class CompileCache:
         digest = hashlib.sha256()
         digest.update(json.dumps([program.name, program.target, program.cflags, toolchain.version()]).encode())
         for path in program.source_files(project):
-            digest.update(str(path.relative_to(project)).encode() + b"\0")
+            digest.update(os.fsencode(path.relative_to(project)) + b"\0")  # any file name, UTF-8 or not
             digest.update(hashlib.sha256(path.read_bytes()).digest())
         return digest.hexdigest()[:32]
 
@@ -241,8 +241,9 @@ def parse_depfile(text: str) -> list[str]:
 
 def _dependencies(depfiles: list[Path], project: Path, started_ns: int) -> list[list[str]] | None:
     """[name, sha256] of every file the compiler read, sorted: project files by their path in the
-    project, others by absolute path; zig's lib dir left out. None when one changed during the
-    compile (its hash would not match the output; ccache calls this "too new")."""
+    project, others by absolute path; zig's lib dir left out. None when one changed after the
+    compile started (its hash may not match the output; ccache calls this "too new"). The
+    change time (ctime) says so even for a file whose mtime was set back or from a skewed clock."""
     skip = os.path.realpath(toolchain.lib_dir()) + os.sep
     found: dict[str, Path] = {}
     for depfile in depfiles:
@@ -253,7 +254,7 @@ def _dependencies(depfiles: list[Path], project: Path, started_ns: int) -> list[
             found[path.relative_to(project).as_posix() if path.is_relative_to(project) else str(path)] = path
     deps = []
     for name, path in sorted(found.items()):
-        if path.stat().st_mtime_ns >= started_ns:
+        if path.stat().st_ctime_ns >= started_ns:
             return None
         deps.append([name, file_hash(path)])
     return deps
@@ -335,6 +336,7 @@ def compile_program(program: Program, project: Path, cache: CompileCache | None 
     cancellation and any other failure (a disk error, a missing tool, a bug) end in an outcome
     that says what happened."""
     started = time.perf_counter()
+    started_ns = time.time_ns()  # a file changed after this may not match what gets compiled
     project = Path(project)
     log: list[str] = []
     try:
@@ -352,7 +354,6 @@ def compile_program(program: Program, project: Path, cache: CompileCache | None 
             outputs = work / "out"
             outputs.mkdir()
             steps, depfiles = _steps(program, project, work, outputs)
-            compiled_from_ns = time.time_ns()  # a dependency changed after this may not match the output
             for step in steps:
                 code = _run(step, project, log, cancel)
                 if code != 0:
@@ -361,7 +362,7 @@ def compile_program(program: Program, project: Path, cache: CompileCache | None 
                                           parse_diagnostics(output, project), [], key)
             output = "\n".join(log)
             diagnostics = parse_diagnostics(output, project)
-            deps = _dependencies(depfiles, project, compiled_from_ns) if cache is not None else None
+            deps = _dependencies(depfiles, project, started_ns) if cache is not None else None
             if deps is not None:
                 entry = cache.store(key, outputs, {"output": output,
                                                    "diagnostics": [d.__dict__ for d in diagnostics]}, deps)
