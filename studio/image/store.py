@@ -90,9 +90,10 @@ class ObjectStore:
             except OSError:  # another filesystem, or links not allowed: copy
                 shutil.copyfile(src, tmp)
             os.replace(tmp, dest)
-        except BaseException:
+        finally:
+            # Gone after the rename, except when dest was already a link to the object: then
+            # rename(2) does nothing and leaves tmp behind.
             _unlink_quietly(tmp)
-            raise
 
 
 def _unlink_quietly(path: Path) -> None:
