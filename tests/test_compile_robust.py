@@ -18,7 +18,7 @@ import pytest
 from studio.compile import queue as queue_module
 from studio.compile.hostrun import run_wasm
 from studio.compile.jobs import (
-    CACHED, FAILED, SUCCEEDED, CompileCache, Program, compile_program, read_entry,
+    CACHED, CANCELLED, FAILED, SUCCEEDED, CompileCache, Program, compile_program, read_entry,
 )
 from studio.compile.queue import CompileQueue
 
@@ -78,6 +78,15 @@ def test_the_queue_ends_a_job_even_when_compiling_raises(tmp_path, monkeypatch):
     (job,) = run_jobs(tmp_path, [Program("hello", ["hello.c"])], CompileCache(tmp_path / ".cache"))
     assert job.status == FAILED
     assert "internal error" in job.outcome.output and "a bug while compiling hello" in job.outcome.output
+
+
+def test_shutdown_ends_the_jobs_that_never_started(tmp_path):
+    (tmp_path / "hello.c").write_text(HELLO)
+    queue = CompileQueue(tmp_path, workers=1, cache=CompileCache(tmp_path / ".cache"))
+    jobs = queue.submit_all([Program(f"hello{i}", ["hello.c"], target="i386") for i in range(4)])
+    queue.shutdown()  # while the first compiles, the others wait in the pool
+    assert all(job.done for job in jobs), [job.status for job in jobs]
+    assert jobs[-1].status == CANCELLED and "shut down" in jobs[-1].outcome.output
 
 
 # -- one cache entry, many writers -------------------------------------------------------------

@@ -1,11 +1,14 @@
 """The Programs panel: compile through the queue, install into the image (undoable), open a
-diagnostic at its line, run on the host."""
+diagnostic at its line, run on the host in the background (output pane shows it; a runaway
+program is stopped from the panel while the window stays responsive)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from studio.boot.qtapp import wait_for
@@ -14,6 +17,7 @@ from studio.ui.main_window import MainWindow
 from studio.ui.text_editor import SourceEditor
 
 PROGRAMS = Path(__file__).with_name("wasi_programs")
+SPIN = "int main(void) { volatile unsigned n = 0; for (;;) n++; }\n"
 
 
 @pytest.fixture
@@ -41,8 +45,49 @@ def test_compile_installs_into_the_image_and_undo_removes_it(window):
     window.undo_action.trigger()
     assert window.editor.state.entry("/usr/local/bin/stdio") is None
 
-    text = panel.run_on_host(panel.selected(), [], b"a\nb\nc\n")
-    assert "A\nB\nC\n" in text and "read 3 lines" in text and "[exit code 0]" in text
+
+def output_shown(panel) -> bool:
+    """The output pane is on screen: its dock raised (it shares a tab with Problems), not collapsed."""
+    return panel.output.isVisible() and not panel.output.visibleRegion().isEmpty()
+
+
+def test_run_on_host_shows_output_and_exit_code(window):
+    panel = window.compile_panel
+    window.problems_dock.raise_()  # the Programs dock behind its neighbour, as at start-up
+    panel.add_program("stdio", [PROGRAMS / "stdio.c"])
+    task = panel.run_on_host(panel.selected(), ["--upper"], b"a\nb\nc\n")
+    assert wait_for(lambda: task.done and "[exit code" in panel.output.toPlainText(), 120)
+    text = panel.output.toPlainText()
+    assert text.startswith("$ stdio --upper\n")
+    assert "A\nB\nC\n" in text and "read 3 lines" in text and text.endswith("[exit code 0]")
+    assert output_shown(panel)
+    assert not panel.stop_run_button.isEnabled()
+
+
+@pytest.mark.timeout(300, method="thread")  # the old, blocking run would never return
+def test_a_runaway_run_is_stopped_from_the_panel(window, qtbot, tmp_path):
+    panel = window.compile_panel
+    (tmp_path / "spin.c").write_text(SPIN)
+    panel.add_program("spin", [tmp_path / "spin.c"])
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(20)
+    task = panel.run_on_host(panel.selected(), [])
+    assert wait_for(lambda: "(running…)" in panel.output.toPlainText(), 120), panel.output.toPlainText()
+    assert output_shown(panel) and panel.stop_run_button.isEnabled()
+    spinning_since = len(ticks)
+    assert wait_for(lambda: len(ticks) >= spinning_since + 25, 10)  # the event loop runs meanwhile
+    gaps = [b - a for a, b in zip(ticks[spinning_since:], ticks[spinning_since + 1:])]
+    print(f"\nwhile the program spun: {len(gaps)} timer ticks, longest gap {max(gaps) * 1000:.0f} ms")
+    assert max(gaps) < 0.5
+    pressed = time.monotonic()
+    qtbot.mouseClick(panel.stop_run_button, Qt.MouseButton.LeftButton)
+    assert wait_for(lambda: task.done and "[cancelled]" in panel.output.toPlainText(), 10)
+    print(f"stopped {time.monotonic() - pressed:.2f} s after the click")
+    assert panel.output.toPlainText() == "$ spin\n[cancelled]"
+    assert not panel.stop_run_button.isEnabled()
+    timer.stop()
 
 
 def test_diagnostic_opens_the_source_at_its_line(window):

@@ -41,6 +41,7 @@ class CompileQueue:
         self.cache = cache if cache is not None else CompileCache()
         self.jobs: list[Job] = []
         self.listeners: list[Callable[[Job], None]] = []
+        self._finishing = threading.Lock()  # a job is finished once, by its worker or by a cancel
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="compile")
 
     def submit(self, program: Program) -> Job:
@@ -69,6 +70,9 @@ class CompileQueue:
             if not job.done:
                 job.cancel_event.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        for job in self.jobs:
+            if not job.done:  # its future was cancelled before it started
+                self._finish(job, CompileOutcome(job.program.name, CANCELLED, output="cancelled: the queue shut down"))
 
     def _run(self, job: Job) -> None:
         if job.cancel_event.is_set():
@@ -89,10 +93,11 @@ class CompileQueue:
             self._finish(job, outcome)
 
     def _finish(self, job: Job, outcome: CompileOutcome) -> None:
-        if job.outcome is not None:
-            return
-        job.outcome = outcome
-        job.status = outcome.status
+        with self._finishing:
+            if job.outcome is not None:
+                return
+            job.status = outcome.status
+            job.outcome = outcome  # last: `done` means the status is final
         self._notify(job)
 
     def _notify(self, job: Job) -> None:

@@ -368,8 +368,7 @@ class CompilePanel(QWidget):
         while not job.done:
             if cancelled():
                 self.queue.cancel(job)
-            if job.future is not None:
-                wait_futures([job.future], timeout=_FUTURE_POLL_SECONDS)
+            wait_futures([job.future], timeout=_FUTURE_POLL_SECONDS)
         return job.outcome
 
     def _run_progressed(self, task: Task, header: str, message: str) -> None:
