@@ -56,15 +56,28 @@ def write_zero_bomb(path: Path, files: list[tuple[str, int]]) -> Path:
     A gzip file may be several gzip members one after another, and readers join them: so the
     tar stream is written as gzip members, one for each header and one compressed block of
     16 MiB of zeros repeated as often as a file needs."""
+    return _write_members(path, [(name, tarfile.REGTYPE, size) for name, size in files])
+
+
+def write_pax_header_bomb(path: Path, size: int) -> Path:
+    """A .tar.gz whose first member is an extended (pax) header claiming `size` bytes of zeros:
+    tarfile reads such a header whole, before any member the importer sees."""
+    return _write_members(path, [("./PaxHeaders/bomb", tarfile.XHDTYPE, size), ("./etc/", tarfile.DIRTYPE, 0)])
+
+
+def _write_members(path: Path, members: list[tuple[str, bytes, int]]) -> Path:
+    """Headers (name, type, size) each followed by `size` zero bytes, streamed as gzip members."""
     zeros = gzip.compress(bytes(ZERO_BLOCK), compresslevel=9, mtime=0)
     with open(path, "wb") as out:
         root = tarfile.TarInfo("./")
         root.type, root.mode, root.mtime = tarfile.DIRTYPE, 0o755, 1700000000
         out.write(gzip.compress(root.tobuf(tarfile.PAX_FORMAT), mtime=0))
-        for name, size in files:
+        for name, kind, size in members:
             info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = size, 0o644, 1700000000
-            out.write(gzip.compress(info.tobuf(tarfile.PAX_FORMAT), mtime=0))  # PAX: sizes over 8 GiB
+            info.type, info.size, info.mode, info.mtime = kind, size, 0o644, 1700000000
+            # PAX for sizes over 8 GiB (for a pax header itself, GNU's base-256 size field)
+            header_format = tarfile.GNU_FORMAT if kind == tarfile.XHDTYPE else tarfile.PAX_FORMAT
+            out.write(gzip.compress(info.tobuf(header_format), mtime=0))
             blocks, rest = divmod(size, ZERO_BLOCK)
             for _ in range(blocks):
                 out.write(zeros)

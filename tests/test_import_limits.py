@@ -17,7 +17,7 @@ import pytest
 from studio.errors import StudioError
 from studio.image.store import ObjectStore
 from studio.image.tarimport import MAX_BYTES_ENV, TarballTooLarge, import_tarball, max_expanded_bytes
-from tarballs import make_tarball, minimal_rootfs, write_zero_bomb
+from tarballs import make_tarball, minimal_rootfs, write_pax_header_bomb, write_zero_bomb
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_RSS_MB = 100  # streaming uses about 20 MB; reading one 100 MiB member whole would pass this
@@ -87,6 +87,29 @@ def test_many_big_members_stream_until_the_limit(tmp_path):
     # The twenty identical members became one object, and no temporary file was left behind.
     stored = objects_in(tmp_path / "objects")
     assert len(stored) == 1 and stored[0].stat().st_size == 100 << 20
+
+
+def test_a_huge_extended_header_is_refused_before_it_is_read(tmp_path):
+    # tarfile reads a pax header whole, before the importer sees any member: the stream refuses it.
+    bomb = write_pax_header_bomb(tmp_path / "pax.tar.gz", 10 << 30)
+    ended = import_in_child(bomb, tmp_path / "objects")
+    print(f"\n10 GiB pax header: refused in {ended['seconds']:.2f} s, peak RSS {ended['peak_rss_mb']:.0f} MB")
+    assert ended["error"] == "TarballTooLarge", ended
+    assert "pax.tar.gz has a member header of 10.0 GiB" in ended["message"]
+    assert ended["seconds"] < 10 and ended["peak_rss_mb"] < MAX_RSS_MB
+
+
+@pytest.mark.parametrize("compression", ["", "gz", "bz2", "xz"])
+def test_every_compression_still_imports(compression, tmp_path):
+    members = minimal_rootfs() + [("./etc/motd", "file", b"welcome\n" * 1000)]
+    plain = make_tarball(tmp_path / "rootfs.tar.gz", members)
+    with tarfile.open(plain) as source, tarfile.open(tmp_path / "rootfs.tar.x", f"w:{compression}") as tar:
+        for member in source:
+            tar.addfile(member, source.extractfile(member) if member.isreg() else None)
+    store = ObjectStore(tmp_path / "objects")
+    result = import_tarball(tmp_path / "rootfs.tar.x", store)
+    assert store.read(result.entries["/etc/motd"].sha256) == b"welcome\n" * 1000
+    assert result.arch == "x86"
 
 
 def test_the_limit_comes_from_the_environment(tmp_path, monkeypatch):

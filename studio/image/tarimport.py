@@ -10,10 +10,15 @@ the member, so a project is never built on a half-trusted base.
 File contents are streamed into the store in chunks, never held whole in memory,
 and the expanded size is capped (each member's size is checked from its header
 before its data is read): a small compressed "bomb" cannot fill memory or disk.
+tarfile itself reads a member's extended (pax) or long-name header whole, so the
+decompressed stream it reads from refuses any read bigger than a header can need,
+and any reading past twice the limit.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import lzma
 import os
 import posixpath
@@ -23,7 +28,7 @@ import tarfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from studio.errors import StudioError
 from studio.image.entry import DIR, FILE, SYMLINK, Entry, ancestors, parent
@@ -85,12 +90,12 @@ def import_tarball(tarball: Path, store: ObjectStore, progress: Progress | None 
     entries: dict[str, Entry] = {"/": Entry("/", DIR, 0o755)}
     notes: list[str] = []
     try:
-        with open(tarball, "rb") as raw, tarfile.open(fileobj=raw, mode="r:*") as tar:
+        with open(tarball, "rb") as raw, _decompressed(raw) as stream, \
+                tarfile.open(fileobj=_BoundedStream(stream, tarball.name, limit), mode="r:") as tar:
             for member in tar:
-                if member.isreg():  # checked from the header, before any of the data is read
-                    expanded += member.size
-                    if expanded > limit:
-                        raise _too_large(tarball.name, member, expanded, limit)
+                expanded += member.size  # from the header, before any of the data is read
+                if expanded > limit:
+                    raise _too_large(tarball.name, member, expanded, limit)
                 _add_member(tar, member, entries, store, notes)
                 report(f"importing {member.name}", min(0.99, raw.tell() / total))
     except tarfile.TarError as err:
@@ -104,6 +109,56 @@ def import_tarball(tarball: Path, store: ObjectStore, progress: Progress | None 
     arch = detect_arch(entries, store, tarball.name)
     report("imported", 1.0)
     return ImportResult(entries, arch, notes)
+
+
+def _decompressed(raw: BinaryIO) -> BinaryIO:
+    """The tar stream inside `raw`: gzip, bzip2, xz or none, told by the magic bytes."""
+    magic = raw.read(6)
+    raw.seek(0)
+    if magic.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if magic.startswith(b"BZh"):
+        return bz2.BZ2File(raw)
+    if magic == b"\xfd7zXZ\x00":
+        return lzma.LZMAFile(raw)
+    return raw
+
+
+class _BoundedStream:
+    """The decompressed tar stream as tarfile sees it, refusing what only a bomb asks for.
+
+    tarfile reads member data in the chunks the store asks for (1 MiB) and headers in 512-byte
+    blocks, but an extended (pax) or GNU long-name header whole, whatever size its header claims:
+    a read bigger than MAX_READ is such a header, and refused before anything is decompressed.
+    Reading (or skipping) past twice the limit is refused too: headers never take that much."""
+
+    MAX_READ = 16 << 20
+
+    def __init__(self, stream: BinaryIO, name: str, limit: int):
+        self.stream, self.name, self.limit = stream, name, limit
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0 or size > self.MAX_READ:
+            raise TarballTooLarge(f"{self.name} has a member header of {_size(size or 0)} (pax or long-name "
+                                  "headers hold a few hundred bytes): it looks like a compression bomb, "
+                                  "so it was not imported.")
+        self._check(self.stream.tell() + size)
+        return self.stream.read(size)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET:
+            self._check(offset)
+        return self.stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.stream.tell()
+
+    def _check(self, end: int) -> None:
+        if end > 2 * self.limit:
+            raise TarballTooLarge(
+                f"{self.name} expands to more than {_size(2 * self.limit)} of tar data (its files may take "
+                f"{_size(self.limit)}): it may be a compression bomb, so it was not imported. If you trust "
+                f"it, raise the limit with {MAX_BYTES_ENV}.")
 
 
 def _too_large(name: str, member: tarfile.TarInfo, expanded: int, limit: int) -> TarballTooLarge:
