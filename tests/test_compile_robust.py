@@ -214,7 +214,7 @@ def test_a_header_changed_during_the_compile_is_not_cached(tmp_path):
 def spin_wasm(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("spin")
     (root / "spin.c").write_text(SPIN)
-    outcome = compile_program(Program("spin", ["spin.c"]), root)
+    outcome = compile_program(Program("spin", ["spin.c"]), root, CompileCache(root / ".cache"))
     assert outcome.ok, outcome.output
     return wasm_of(outcome)
 
@@ -241,6 +241,6 @@ def test_a_running_program_is_cancelled_from_another_thread(spin_wasm):
 
 def test_a_program_that_ends_is_not_stopped(tmp_path):
     (tmp_path / "hello.c").write_text(HELLO)
-    outcome = compile_program(Program("hello", ["hello.c"]), tmp_path)
+    outcome = compile_program(Program("hello", ["hello.c"]), tmp_path, CompileCache(tmp_path / ".cache"))
     result = run_wasm(wasm_of(outcome), timeout=60, cancelled=lambda: False)
     assert (result.exit_code, result.stdout, result.stopped) == (0, b"hello\n", "")
