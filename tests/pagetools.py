@@ -23,3 +23,24 @@ def await_promise(page, expression: str, timeout: float = 10.0):
     )
     assert wait_for(lambda: evaluate(page, "window.__result") is not None, timeout), expression
     return evaluate(page, "window.__result")
+
+
+def drag_and_drop(widget, mime, pos=None) -> tuple[bool, bool, bool]:
+    """Drag `mime` onto `widget` and drop it there, as the desktop would (enter, move, drop, with
+    the event loop running between: the web view answers asynchronously). Returns whether each
+    event was accepted."""
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    pos = pos or QPoint(200, 200)
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, buttons, mods)
+    QApplication.sendEvent(widget, enter)
+    wait_for(lambda: False, 0.1)
+    move = QDragMoveEvent(pos, Qt.DropAction.CopyAction, mime, buttons, mods)
+    QApplication.sendEvent(widget, move)
+    wait_for(lambda: False, 0.1)
+    drop = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, buttons, mods)
+    QApplication.sendEvent(widget, drop)
+    return enter.isAccepted(), move.isAccepted(), drop.isAccepted()

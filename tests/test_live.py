@@ -35,9 +35,9 @@ def running(qtbot, new_project, monkeypatch):
 def run(win, command: str, timeout: float = 20) -> str:
     """Type a command at the guest's shell and return what it printed."""
     console = win.session.console
-    mark = len(console.text)
+    mark = console.position
     win.session.type(command + "\n")
-    assert wait_for(lambda: console.at_prompt(mark) and len(console.text) > mark + len(command), timeout)
+    assert wait_for(lambda: console.at_prompt(mark) and console.position > mark + len(command), timeout)
     return console.since(mark)
 
 
@@ -73,10 +73,13 @@ def test_pushed_file_replaces_what_the_guest_cached(running):
 
 
 def test_pull_brings_back_what_the_guest_wrote(running):
-    run(running, "mkdir -p /root/made && echo 'written in the guest' > /root/made/a.txt && ln -s a.txt /root/made/b")
+    run(running, "mkdir -p /root/made && echo 'written in the guest' > /root/made/a.txt && ln -s a.txt /root/made/b"
+                 " && touch /root/made/empty && mkfifo /root/made/fifo")
     running.machine_files.pull("/root/made")
     state = running.editor.state
     assert wait_for(lambda: state.entry("/root/made/a.txt") is not None, 20)
     assert running.editor.doc.read_bytes("/root/made/a.txt") == b"written in the guest\n"
+    assert running.editor.doc.read_bytes("/root/made/empty") == b""  # v86 calls an empty file missing
+    assert state.entry("/root/made/fifo") is None  # no device nodes or FIFOs in an image
     assert state.entry("/root/made/b").kind == "symlink" and state.entry("/root/made/b").target == "a.txt"
     assert running.isWindowModified()

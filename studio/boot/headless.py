@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -21,6 +22,7 @@ class HeadlessResult:
     output: str = ""  # what the commands printed (their echo removed), joined
     console: str = ""  # the whole console
     outputs: list[str] = field(default_factory=list)  # per command
+    seconds: list[float] = field(default_factory=list)  # per command: from typing it to the next prompt
 
 
 def open_session(prompt: str = DEFAULT_PROMPT, timeout: float = 30.0):
@@ -82,12 +84,14 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
         if not wait_for(lambda: "prompt" in session.console.milestones or failure, timeout):
             reason = failure[0] if failure else f"no shell prompt within {timeout:g} s"
             return _failed(reason, session)
-        outputs = []
+        outputs, seconds = [], []
         for command in commands:
-            mark = len(session.console.text)
+            mark = session.console.position  # absolute: still valid after megabytes of output
+            started = time.monotonic()
             session.type(command + "\n")
             if not wait_for(lambda: session.console.at_prompt(mark) or failure or session.state == FAILED, timeout):
                 return _failed(f"`{command}` did not return to the prompt within {timeout:g} s", session)
+            seconds.append(time.monotonic() - started)
             outputs.append(_without_echo(session.console.since(mark), command))
         output = "\n".join(outputs)
         if session.saving_snapshot:  # let the state reach the cache before closing
@@ -95,7 +99,7 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
         if expect is not None and not re.search(expect, output, re.MULTILINE):
             return _failed(f"the output did not match /{expect}/", session, output)
         return HeadlessResult(True, "ok", dict(session.console.milestones), session.boot_kind, output,
-                              session.console.text, outputs)
+                              session.console.text, outputs, seconds)
     finally:
         close_session(session, view)
         session.deleteLater()

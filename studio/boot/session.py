@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -24,53 +25,147 @@ from studio.boot import snapshots
 from studio.boot.console import DEFAULT_PROMPT, Console
 from studio.boot.snapshots import SnapshotStore
 from studio.boot.scheme import ORIGIN, SCHEME, StudioSchemeHandler
+from studio.image.entry import normalize
 
 PAGE_URL = ORIGIN + "/index.html"
+
+# What the studio types at the guest's shell, and only at a prompt (see at_shell_prompt).
+SYNC_COMMAND = "sync"
+REFRESH_COMMAND = "sync; echo 3 > /proc/sys/vm/drop_caches"
 
 IDLE, LOADING, BOOTING, RUNNING, STOPPED, FAILED = "idle", "loading", "booting", "running", "stopped", "failed"
 
 
+STATE_PIECE = 1 << 21  # a saved state crosses the channel in pieces of this many bytes (before base64)
+
+
+class _StateTransfer:
+    """The pieces of one requested machine state, checked as they arrive: the page says how many
+    there are, but no more than the state of a machine this size can need, each at most one piece."""
+
+    def __init__(self, request: str, max_bytes: int):
+        self.request = request
+        self.max_count = max(1, -(-max_bytes // STATE_PIECE))
+        self.parts: list[bytes | None] = []
+
+    def add(self, index: int, count: int, data: str) -> str:
+        """Keep one piece; return what is wrong with it ('' when nothing)."""
+        if not self.parts:
+            if not 0 < count <= self.max_count:
+                return f"a state in {count} pieces (at most {self.max_count} expected)"
+            self.parts = [None] * count
+        if count != len(self.parts) or not 0 <= index < count or self.parts[index] is not None:
+            return f"state piece {index}/{count} does not fit the {len(self.parts)} announced"
+        if len(data) > 4 * -(-STATE_PIECE // 3):  # checked before decoding it
+            return f"state piece {index} is larger than {STATE_PIECE} bytes"
+        try:
+            part = base64.b64decode(data, validate=True)
+        except ValueError:
+            return f"state piece {index} is not base64"
+        if len(part) > STATE_PIECE:
+            return f"state piece {index} is larger than {STATE_PIECE} bytes"
+        self.parts[index] = part
+        return ""
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.parts) and all(part is not None for part in self.parts)
+
+
 class Bridge(QObject):
-    """The one object the page talks to (registered as `bridge` on the QWebChannel)."""
+    """The one object the page talks to (registered as `bridge` on the QWebChannel).
+
+    Anything on the page can call it, so it trusts nothing it is told: events must be JSON
+    objects, and a machine state is taken only for the request Python made (see expect_state).
+    """
 
     eventReceived = Signal(dict)
     serialReceived = Signal(str, float)
-    stateReceived = Signal(str, bytes)
+    stateReceived = Signal(str, bytes)  # request id, the raw state
 
-    def __init__(self, parent=None):
+    def __init__(self, log, parent=None):
         super().__init__(parent)
-        self._chunks: dict[str, list] = {}
+        self._log = log
+        self._state: _StateTransfer | None = None
+
+    def expect_state(self, request: str, max_bytes: int) -> None:
+        """Take the pieces of the state saved for `request` (and drop any unfinished one)."""
+        self._state = _StateTransfer(request, max_bytes)
+
+    def forget_state(self) -> None:
+        """Drop an unfinished state and refuse its remaining pieces (a boot, stop or new save)."""
+        self._state = None
 
     @Slot(str)
     def event(self, payload: str) -> None:
-        self.eventReceived.emit(json.loads(payload))
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            event = None
+        if not isinstance(event, dict):
+            self._log(f"bridge: ignored a malformed event {payload[:200]!r}")
+            return
+        self.eventReceived.emit(event)
 
     @Slot(str, float)
     def serial(self, text: str, millis: float) -> None:
         self.serialReceived.emit(text, millis / 1000.0)
 
     @Slot(str, int, int, str)
-    def stateChunk(self, key: str, index: int, count: int, data: str) -> None:  # noqa: N802 (JS name)
+    def stateChunk(self, request: str, index: int, count: int, data: str) -> None:  # noqa: N802 (JS name)
         """A saved machine state arrives in base64 pieces (PySide6's requestBody() crashes, so the
         state comes over the channel rather than as a POST)."""
-        parts = self._chunks.setdefault(key, [None] * count)
-        parts[index] = base64.b64decode(data)
-        if all(part is not None for part in parts):
-            del self._chunks[key]
-            self.stateReceived.emit(key, b"".join(parts))
+        transfer = self._state
+        if transfer is None or request != transfer.request:
+            self._log(f"bridge: ignored a state piece for a state nobody asked for ({request[:40]!r})")
+            return
+        problem = transfer.add(index, count, data)
+        if problem:
+            self._state = None
+            self._log(f"bridge: dropped the machine state: {problem}")
+            return
+        if transfer.complete:
+            self._state = None
+            self.stateReceived.emit(request, b"".join(transfer.parts))
 
 
 class _Page(QWebEnginePage):
+    """The machine's page. It shows the studio's boot page and nothing else: it never navigates
+    away (a link, a script, a drop) and opens no windows."""
+
     def __init__(self, profile, parent, on_console):
         super().__init__(profile, parent)
         self._on_console = on_console
+        self._load_allowed: QUrl | None = None
+
+    def allow_load(self, url: QUrl) -> None:
+        """Let the next navigation, to `url` only, through: the load Python is about to start."""
+        self._load_allowed = QUrl(url)
+
+    def acceptNavigationRequest(self, url, kind, is_main_frame):  # noqa: N802 (Qt override)
+        allowed, self._load_allowed = self._load_allowed, None
+        if allowed is not None and is_main_frame and QUrl(url) == allowed:
+            return True
+        self._on_console(f"navigation to {QUrl(url).toString()[:200]} refused ({kind.name})")
+        return False
+
+    def createWindow(self, kind):  # noqa: N802 (Qt override)
+        self._on_console(f"refused to open a {kind.name} window")
+        return None
 
     def javaScriptConsoleMessage(self, level, message, line, source):  # noqa: N802 (Qt override)
         self._on_console(f"{source}:{line}: {message}")
 
 
 class BootSession(QObject):
-    """One emulated machine. Signals report progress, milestones, output and state."""
+    """One emulated machine. Signals report progress, milestones, output and state.
+
+    The guest is untrusted code and the page shows what it prints, so the session acts only on
+    replies to requests it made itself: each request (inject, pull, save the state) carries a
+    fresh random id that its one reply must name; other replies are logged in `page_log` and
+    ignored. Copy and paste are Python's (QClipboard, asked by the view's shortcuts): the page
+    has no clipboard access.
+    """
 
     progress = Signal(str, float)  # message, fraction (negative: unknown)
     milestone = Signal(str, float)  # name, seconds since boot start
@@ -81,6 +176,7 @@ class BootSession(QObject):
     snapshotSaved = Signal(str, int)  # key, compressed size
     injected = Signal(int, list)  # how many items, which paths existed already
     pulled = Signal(str, list)  # path, items: {path, kind, mode, target, data (bytes)}
+    requestFailed = Signal(str)  # an inject or pull the page could not do: what went wrong
 
     def __init__(self, parent: QObject | None = None, prompt: str = DEFAULT_PROMPT):
         super().__init__(parent)
@@ -96,13 +192,18 @@ class BootSession(QObject):
         self.boot_kind = ""  # "snapshot" or "cold"
         self.cold_reason = ""
         self._snapshot_to_save: tuple[str, dict, str] | None = None
+        self._state_request = ""  # the id of the state save asked for, if any
+        self._state_max_bytes = 0
         self.snapshot_saved = False
+        self._requests: dict[str, tuple[str, object]] = {}  # id -> (reply type, what was asked)
         self.profile.installUrlSchemeHandler(SCHEME, self.handler)
         self.page = _Page(self.profile, None, self.page_log.append)
         settings = self.page.settings()
-        settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanAccessClipboard, True)
-        settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanPaste, True)
-        self.bridge = Bridge(self)
+        # The terminal needs no browser clipboard: copy and paste go through Python (copy(), paste()).
+        settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanAccessClipboard, False)
+        settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanPaste, False)
+        settings.setAttribute(QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows, False)  # and createWindow
+        self.bridge = Bridge(self.page_log.append, self)
         self.bridge.eventReceived.connect(self._on_event)
         self.bridge.serialReceived.connect(self._on_serial)
         self.bridge.stateReceived.connect(self._store_snapshot)
@@ -120,7 +221,9 @@ class BootSession(QObject):
             self._fail("Cannot boot: " + "; ".join(problems))
             return
         self._set_state(LOADING)
-        self.page.load(QUrl(PAGE_URL + "?embedded=1"))
+        url = QUrl(PAGE_URL + "?embedded=1")
+        self.page.allow_load(url)
+        self.page.load(url)
 
     def boot(self, build_dir: Path, boot_config: dict) -> None:
         """Boot the build in `build_dir` with `boot_config` (see studio.build.fsjson.boot_config):
@@ -130,9 +233,12 @@ class BootSession(QObject):
         build_dir = Path(build_dir)
         self.handler.build_dir = build_dir
         self.console.reset()
+        self._forget_requests()
         self.snapshot_saved = False
         self._snapshot_to_save = None
         config = dict(boot_config)
+        # The largest state this machine can save: its memory, video memory and some device state.
+        self._state_max_bytes = (int(config.get("memory_mb", 256)) + 2 + 62) << 20
         self.boot_kind, self.cold_reason = "cold", "snapshots are off"
         if self.snapshots is not None:
             parts = snapshots.components(build_dir, boot_config)
@@ -157,6 +263,7 @@ class BootSession(QObject):
     def stop(self) -> None:
         if self.state in (BOOTING, RUNNING):
             self.page.runJavaScript("studio.stop()")
+            self._forget_requests()
             self._set_state(STOPPED)
 
     @property
@@ -177,39 +284,86 @@ class BootSession(QObject):
         """Send keystrokes to the guest's serial console."""
         self.page.runJavaScript(f"studio.type({json.dumps(text)})")
 
+    def at_shell_prompt(self) -> bool:
+        """The guest's console ends in its shell prompt: typing a command there runs it (rather
+        than feeding some program, or joining a half-typed line)."""
+        return self.state == RUNNING and self.console.at_prompt()
+
+    # -- requests and their replies -------------------------------------------------------
+    def _request(self, reply: str, asked: object) -> str:
+        """A fresh id for a request whose one reply is a `reply` event."""
+        request = secrets.token_hex(16)
+        self._requests[request] = (reply, asked)
+        return request
+
+    def _answered(self, event: dict) -> object:
+        """What was asked, for a reply to a pending request (which it closes); None for any other."""
+        request = event.get("request")
+        pending = self._requests.get(request) if isinstance(request, str) else None
+        if pending is None or pending[0] != event.get("type"):
+            self.page_log.append(f"bridge: ignored a {str(event.get('type'))[:40]!r} reply "
+                                 f"to no pending request ({str(request)[:40]!r})")
+            return None
+        del self._requests[request]
+        return pending[1]
+
+    def _forget_requests(self) -> None:
+        """A boot or stop ends what the old machine was asked: its replies are not wanted."""
+        self._requests.clear()
+        self._state_request = ""
+        self.bridge.forget_state()
+
     # -- the running machine's files ------------------------------------------------------
     def inject(self, items: list[dict]) -> None:
         """Write files into the running guest. items: {path, kind ('file'|'dir'), mode, data (bytes)};
         `injected` reports back, with the paths that existed (see refresh_guest_cache)."""
+        request = self._request("injected", [item["path"] for item in items])
         payload = [{**item, "data": base64.b64encode(item.get("data", b"")).decode()} for item in items]
-        self.page.runJavaScript(f"studio.inject({json.dumps(payload)})")
+        self.page.runJavaScript(f"studio.inject({json.dumps(request)}, {json.dumps(payload)})")
 
-    def refresh_guest_cache(self) -> None:
+    def refresh_guest_cache(self) -> bool:
         """The guest mounts its root with cache=loose: it never rereads a file it has cached, so
-        after replacing files it already knew, its caches are dropped (typed at its shell)."""
-        self.type("sync; echo 3 > /proc/sys/vm/drop_caches\n")
+        after replacing files it already knew, its caches are dropped (typed at its shell). Typed
+        only at a shell prompt; returns whether it was."""
+        if not self.at_shell_prompt():
+            return False
+        self.type(REFRESH_COMMAND + "\n")
+        return True
 
-    def pull(self, path: str, sync_first: bool = True) -> None:
-        """Read `path` (a file or a folder) from the running guest; `pulled` delivers it. The guest
-        is told to `sync` first, so what it wrote but still caches reaches its filesystem."""
+    def pull(self, path: str, sync_first: bool = True) -> bool:
+        """Read `path` (a file or a folder) from the running guest; `pulled` delivers it. When the
+        guest sits at its shell prompt, `sync` is typed there first, so what it wrote but still
+        caches reaches its filesystem; returns whether it was (else recent writes may be missing)."""
         def read() -> None:
-            self.page.runJavaScript(f"studio.pull({json.dumps(path)})")
+            request = self._request("pulled", path)
+            self.page.runJavaScript(f"studio.pull({json.dumps(request)}, {json.dumps(path)})")
 
-        if not sync_first:
+        if not (sync_first and self.at_shell_prompt()):
             read()
-            return
-        mark = len(self.console.text)
-        self.type("sync\n")
+            return False
+        mark = self.console.position
+        self.type(SYNC_COMMAND + "\n")
         self._after_prompt(mark, read)
+        return True
 
     def _after_prompt(self, mark: int, then) -> None:
-        """Call `then` once the shell prints its prompt after console offset `mark`."""
+        """Call `then` once the shell prints its prompt after console position `mark` (dropped
+        when the machine stops or boots again first)."""
         def check(_text: str) -> None:
             if self.console.at_prompt(mark):
-                self.output.disconnect(check)
+                done()
                 then()
 
+        def done(*_args) -> None:
+            self.output.disconnect(check)
+            self.stateChanged.disconnect(stopped)
+
+        def stopped(state: str) -> None:
+            if state != RUNNING:
+                done()
+
         self.output.connect(check)
+        self.stateChanged.connect(stopped)
 
     def copy(self) -> None:
         """Copy the terminal's selection to the clipboard."""
@@ -231,33 +385,59 @@ class BootSession(QObject):
             self._fail(f"the boot page {PAGE_URL} did not load; see the page log:\n" + "\n".join(self.page_log[-10:]))
 
     def _on_event(self, event: dict) -> None:
+        try:
+            self._handle_event(event)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            self.page_log.append(f"bridge: ignored a malformed {str(event.get('type'))[:40]!r} event: {err!r}")
+
+    def _handle_event(self, event: dict) -> None:
         kind = event.get("type")
         if kind == "page-ready":
             self.page_ready = True
             self._set_state(IDLE)
             self.pageReady.emit()
         elif kind == "download":
-            total = event.get("total") or 0
-            fraction = event["loaded"] / total if total else -1.0
-            self.progress.emit(f"Loading {event.get('file', '')}", fraction)
+            total = float(event.get("total") or 0)
+            fraction = float(event["loaded"]) / total if total else -1.0
+            self.progress.emit(f"Loading {str(event.get('file', ''))[:200]}", fraction)
         elif kind == "9p" and self.state == BOOTING:
-            self.progress.emit(f"Reading files over 9p ({event['files']} so far)", -1.0)
+            self.progress.emit(f"Reading files over 9p ({int(event['files'])} so far)", -1.0)
         elif kind == "milestone":
-            self.console.milestones[event["name"]] = event["t"] / 1000.0
-            self.milestone.emit(event["name"], event["t"] / 1000.0)
+            name, seconds = str(event["name"])[:40], float(event["t"]) / 1000.0
+            self.console.milestones[name] = seconds
+            self.milestone.emit(name, seconds)
         elif kind == "error":
-            self._fail(event.get("message", "the machine failed"))
+            self._fail(str(event.get("message", "the machine failed"))[:500])
         elif kind == "injected":
-            self.injected.emit(event["count"], event["existed"])
+            self._on_injected(event)
         elif kind == "pulled":
-            for item in event["items"]:
-                item["data"] = base64.b64decode(item.get("data", ""))
-            self.pulled.emit(event["path"], event["items"])
-        elif kind == "copy":
-            if event.get("text"):
-                QGuiApplication.clipboard().setText(event["text"])
-        elif kind == "paste-request":
-            self.paste()
+            self._on_pulled(event)
+        else:
+            self.page_log.append(f"bridge: ignored an event of unknown type {str(kind)[:40]!r}")
+
+    def _on_injected(self, event: dict) -> None:
+        sent = self._answered(event)
+        if sent is None:
+            return
+        if "error" in event:
+            self.requestFailed.emit(f"Could not write into the machine: {str(event['error'])[:300]}")
+            return
+        # Only paths this request sent can have existed; the count is what was sent.
+        existed = [path for path in event.get("existed", []) if path in sent]
+        self.injected.emit(len(sent), existed)
+
+    def _on_pulled(self, event: dict) -> None:
+        path = self._answered(event)
+        if path is None:
+            return
+        if "error" in event:
+            self.requestFailed.emit(f"Could not read {path} from the machine: {str(event['error'])[:300]}")
+            return
+        items = _pulled_items(path, event.get("items"))
+        if items is None:
+            self.page_log.append(f"bridge: the reply to the pull of {path} was malformed; ignored")
+            return
+        self.pulled.emit(path, items)
 
     def _on_serial(self, text: str, seconds: float) -> None:
         if self.state not in (BOOTING, RUNNING):
@@ -268,14 +448,20 @@ class BootSession(QObject):
                 self._set_state(RUNNING)
                 self.progress.emit("Shell ready", 1.0)
                 if self._snapshot_to_save is not None:
-                    self.page.runJavaScript(f"studio.saveState('{self._snapshot_to_save[0]}')")
+                    self._save_state()
         self.output.emit(text)
 
-    def _store_snapshot(self, key: str, raw: bytes) -> None:
-        if self.snapshots is None or self._snapshot_to_save is None or self._snapshot_to_save[0] != key:
+    def _save_state(self) -> None:
+        self._state_request = secrets.token_hex(16)
+        self.bridge.expect_state(self._state_request, self._state_max_bytes)
+        self.page.runJavaScript(f"studio.saveState({json.dumps(self._state_request)}, {STATE_PIECE})")
+
+    def _store_snapshot(self, request: str, raw: bytes) -> None:
+        if self.snapshots is None or self._snapshot_to_save is None or not request or request != self._state_request:
             return
-        _, parts, name = self._snapshot_to_save
+        key, parts, name = self._snapshot_to_save
         self._snapshot_to_save = None
+        self._state_request = ""
         saved = self.snapshots.put(key, raw, name, parts)
         self.snapshot_saved = True
         self.snapshotSaved.emit(key, saved.size)
@@ -288,3 +474,41 @@ class BootSession(QObject):
         if state != self.state:
             self.state = state
             self.stateChanged.emit(state)
+
+
+_KINDS = {"file", "dir", "symlink"}
+
+
+def _normalized(path: str) -> str | None:
+    try:
+        return normalize(path) if "\0" not in path else None
+    except ValueError:
+        return None
+
+
+def _pulled_items(path: str, items) -> list[dict] | None:
+    """The items of a pull reply, checked: each is `path` or below it, of a known kind, with a
+    plain mode, and its data decoded; None when any is not."""
+    if not isinstance(items, list):
+        return None
+    below = path.rstrip("/") + "/"
+    checked = []
+    for item in items:
+        if not isinstance(item, dict):
+            return None
+        item_path, kind, mode = item.get("path"), item.get("kind"), item.get("mode")
+        target, data = item.get("target", ""), item.get("data", "")
+        if not (isinstance(item_path, str) and (item_path == path or item_path.startswith(below))):
+            return None
+        if _normalized(item_path) != item_path:
+            return None  # '..', '.', '//' or NUL: not a path the guest's filesystem walk makes
+        if kind not in _KINDS or not isinstance(mode, int) or not 0 <= mode <= 0o7777:
+            return None
+        if not isinstance(target, str) or not isinstance(data, str):
+            return None
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except ValueError:
+            return None
+        checked.append({"path": item_path, "kind": kind, "mode": mode, "target": target, "data": raw})
+    return checked

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton,
-    QVBoxLayout,
+    QVBoxLayout, QWidget,
 )
 
 from studio.boot.snapshots import SnapshotStore
@@ -68,6 +69,25 @@ class ExportDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.report)
         layout.addLayout(buttons)
+        # Where the bundle is served, once "Open in Browser" was pressed: shown (selectable, with a
+        # Copy button) because a browser may not start, e.g. Chromium as root without --no-sandbox.
+        self.url_field = QLineEdit(self)
+        self.url_field.setReadOnly(True)
+        copy_url = QPushButton("Copy", self)
+        copy_url.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.url_field.text()))
+        self.open_note = QLabel(self)
+        self.open_note.setWordWrap(True)
+        self.open_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.url_row = QWidget(self)
+        url_layout = QHBoxLayout(self.url_row)
+        url_layout.setContentsMargins(0, 0, 0, 0)
+        url_layout.addWidget(QLabel("Served at:"))
+        url_layout.addWidget(self.url_field, 1)
+        url_layout.addWidget(copy_url)
+        self.url_row.hide()
+        self.open_note.hide()
+        layout.insertWidget(layout.indexOf(self.report) + 1, self.url_row)
+        layout.insertWidget(layout.indexOf(self.report) + 2, self.open_note)
         self.task: Task | None = None
         self.url = ""
 
@@ -105,4 +125,23 @@ class ExportDialog(QDialog):
 
     def open_in_browser(self) -> None:
         self.url = serve(self.out)
-        QDesktopServices.openUrl(QUrl(self.url))
+        self.url_field.setText(self.url)
+        self.url_row.show()
+        opened = QDesktopServices.openUrl(QUrl(self.url))
+        self.open_note.setText(_open_note(opened, _is_root()))
+        self.open_note.show()
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _open_note(opened: bool, as_root: bool) -> str:
+    """What to tell the user after asking the desktop to open the URL. The desktop's launcher
+    (xdg-open) returns at once, so a browser that then refuses to start goes unnoticed: as root,
+    Chromium does without --no-sandbox."""
+    root = (" You are running as root: Chromium refuses to start as root without --no-sandbox, so open the "
+            "URL in a browser yourself (e.g. chromium --no-sandbox URL).") if as_root else ""
+    if not opened:
+        return "Could not open a browser: open the URL above in one." + root
+    return "Asked the desktop to open the URL above in your browser; if none appears, open it there." + root

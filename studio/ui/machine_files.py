@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
-from studio.boot.session import RUNNING, BootSession
+from studio.boot.session import REFRESH_COMMAND, RUNNING, SYNC_COMMAND, BootSession
 from studio.image import inject
 from studio.image.entry import DIR, FILE, SYMLINK, Entry, normalize
 from studio.ui.image_editor import ImageEditor
@@ -26,8 +26,10 @@ class MachineFiles(QObject):
         self.ask_keep = self._ask_keep
         self.ask_pull_path = self._ask_pull_path
         self._pending_keep: tuple[list[Path], str] | None = None
+        self._pull_synced: dict[str, bool] = {}  # guest path -> whether `sync` ran before it was read
         session.injected.connect(self._injected)
         session.pulled.connect(self._pulled)
+        session.requestFailed.connect(self._message)
 
     def _message(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 8000)
@@ -43,7 +45,11 @@ class MachineFiles(QObject):
         """Files dropped on the machine: into `folder` of the running guest, then maybe the project."""
         if not self._running():
             return
-        folder = normalize(folder)
+        try:
+            folder = normalize(folder)
+        except ValueError:  # typed above the terminal: '..' past the root
+            self._message(f"Not a folder in the guest: {folder!r}; nothing was sent.")
+            return
         items = []
         for host, guest, _size in inject.placements(paths, folder):
             st = host.lstat()
@@ -72,9 +78,14 @@ class MachineFiles(QObject):
     def _injected(self, count: int, existed: list) -> None:
         note = ""
         if existed:
-            # cache=loose: without this the guest would go on reading the old contents it cached
-            self.session.refresh_guest_cache()
-            note = f"; {len(existed)} replaced file(s): the guest's file cache was dropped so it reads them anew"
+            # cache=loose: without this the guest would go on reading the old contents it cached.
+            # The command is typed only at a shell prompt, where it cannot feed a running program.
+            if self.session.refresh_guest_cache():
+                note = (f"; {len(existed)} replaced file(s): typed `{REFRESH_COMMAND}` at the guest's shell "
+                        "so it reads them anew")
+            else:
+                note = (f"; {len(existed)} replaced file(s), but the guest's shell is not at its prompt, so "
+                        f"nothing was typed: it may show their old contents until you run `{REFRESH_COMMAND}`")
         if self._pending_keep is None:
             self._message(f"Sent {count} item(s) to the running machine{note}")
             return
@@ -97,15 +108,28 @@ class MachineFiles(QObject):
         if self.editor is None or not self._running():
             return
         path = path or self.ask_pull_path()
-        if path:
-            self.session.pull(normalize(path))
+        if not path:
+            return
+        try:
+            path = normalize(path)
+        except ValueError:
+            self._message(f"Not a path in the guest: {path!r}")
+            return
+        self._pull_synced[path] = self.session.pull(path)
+        if not self._pull_synced[path]:
+            self._message(f"Pulling {path}; the guest's shell is not at its prompt, so `{SYNC_COMMAND}` was not "
+                          "typed: what it wrote in the last seconds may be missing")
 
     def _ask_pull_path(self) -> str:
-        path, ok = QInputDialog.getText(self.window, "Pull from Machine",
-                                        "File or folder in the running guest to copy into the project:", text="/root")
+        path, ok = QInputDialog.getText(
+            self.window, "Pull from Machine",
+            "File or folder in the running guest to copy into the project:\n"
+            f"(when the guest is at its shell prompt, the studio types `{SYNC_COMMAND}` there first so recent "
+            "writes reach the files)", text="/root")
         return path.strip() if ok else ""
 
     def _pulled(self, path: str, items: list) -> None:
+        synced = self._pull_synced.pop(path, True)
         if self.editor is None:
             return
         if not items:
@@ -123,4 +147,5 @@ class MachineFiles(QObject):
                 entries.append(Entry(item["path"], FILE, item["mode"], size=size, sha256=sha, source=source))
         files = self.editor.add_asking(entries, f"Pull {posixpath.basename(path)}")
         if files is not None:
-            self._message(f"Pulled {files} file(s) from {path} into the project")
+            unsynced = "" if synced else f" (without `{SYNC_COMMAND}`: recent writes may be missing)"
+            self._message(f"Pulled {files} file(s) from {path} into the project{unsynced}")
