@@ -44,14 +44,32 @@ class ImageEditor(QObject):
         # Replace-confirmation for drops; tests swap in an answer.
         self.ask_replace = self._ask_replace
         self._drop_task: Task | None = None
+        self._held: list[Change] | None = None
 
     @property
     def state(self):
         return self.doc.state
 
     def perform(self, change: Change) -> None:
-        """Apply an edit as one undo step."""
+        """Apply an edit as one undo step (or, while a save writes the image, once it is done)."""
+        if self._held is not None:
+            self._held.append(change)
+            return
         self.undo_stack.push(EditCommand(self.doc.state, change))
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def hold_edits(self) -> None:
+        """From now on edits wait (a save is writing a snapshot of the image); undo and redo too."""
+        self._held = []
+
+    def release_edits(self) -> None:
+        """Apply the edits that waited, in order, each its own undo step."""
+        held, self._held = self._held or [], None
+        for change in held:
+            self.perform(change)
 
     def try_perform(self, build) -> bool:
         """Build an edit and perform it; show a builder's StudioError instead of raising it."""

@@ -169,9 +169,16 @@ class FileEditor(TextTab):
         if self.is_script and not self._check(text):
             return False
         source, size, sha = self.editor.doc.store_bytes(text.encode())
-        if not self.editor.try_perform(lambda: edits.set_content(self.editor.state, self.path, source, size, sha)):
+        state = self.editor.state
+        if state.entry(self.path) is None:  # gone from the image meanwhile: put it back
+            mode = 0o755 if self.executable.isChecked() else 0o644
+            build = lambda: edits.new_file(state, self.path, source, size, sha, mode=mode)  # noqa: E731
+        else:
+            build = lambda: edits.set_content(state, self.path, source, size, sha)  # noqa: E731
+        if not self.editor.try_perform(build):
             return False
         self.text.document().setModified(False)
+        self.status.setText(f"Saved to the image: {self.path}")
         return True
 
     def _check(self, text: str) -> bool:

@@ -28,6 +28,7 @@ class Task(QObject):
         self._fn = fn
         self._cancel = threading.Event()
         self.done = False
+        self.error: Exception | None = None  # what the function raised, when `failed` fired
 
     def start(self) -> "Task":
         task = self
@@ -51,6 +52,7 @@ class Task(QObject):
             result = self._fn(self.progress.emit, self._cancel.is_set)
         except (StudioError, OSError) as err:  # OSError: a full disk, a missing file: say it plainly
             self.done = True
+            self.error = err
             if self._cancel.is_set():
                 self.cancelledSignal.emit()
             else:
