@@ -393,6 +393,9 @@ class BootSession(QObject):
     def _handle_event(self, event: dict) -> None:
         kind = event.get("type")
         if kind == "page-ready":
+            if self.page_ready:  # once per load: the page cannot reset a booted machine's state
+                self.page_log.append("bridge: ignored a second page-ready")
+                return
             self.page_ready = True
             self._set_state(IDLE)
             self.pageReady.emit()
@@ -400,8 +403,9 @@ class BootSession(QObject):
             total = float(event.get("total") or 0)
             fraction = float(event["loaded"]) / total if total else -1.0
             self.progress.emit(f"Loading {str(event.get('file', ''))[:200]}", fraction)
-        elif kind == "9p" and self.state == BOOTING:
-            self.progress.emit(f"Reading files over 9p ({int(event['files'])} so far)", -1.0)
+        elif kind == "9p":
+            if self.state == BOOTING:
+                self.progress.emit(f"Reading files over 9p ({int(event['files'])} so far)", -1.0)
         elif kind == "milestone":
             name, seconds = str(event["name"])[:40], float(event["t"]) / 1000.0
             self.console.milestones[name] = seconds
