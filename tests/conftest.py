@@ -32,7 +32,8 @@ _SCRATCH = Path(tempfile.mkdtemp(prefix="studio-tests-"))
 os.environ["STUDIO_CACHE_DIR"] = str(_SCRATCH / "cache")
 os.environ["STUDIO_DATA_DIR"] = str(_SCRATCH / "data")
 os.environ["XDG_CONFIG_HOME"] = str(_SCRATCH / "config")  # QSettings (recent projects)
-os.environ.pop("STUDIO_ALPINE_MIRROR", None)
+# Tests never touch the network: a fetch nobody pointed at a test mirror fails at once, offline.
+os.environ["STUDIO_ALPINE_MIRROR"] = (_SCRATCH / "no-network-mirror").as_uri()
 
 
 def pytest_configure(config):

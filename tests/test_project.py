@@ -35,7 +35,7 @@ def test_new_project_from_file_mirror_has_the_serial_preset(alpine_project):
     assert (p.root / ".gitignore").read_text().split() == ["/.build/", "/.studio/"]
 
 
-def test_new_project_over_http_on_loopback(alpine_mirror, tmp_path):
+def test_new_project_over_http_on_loopback(alpine_mirror, tmp_path, monkeypatch):
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(alpine_mirror))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -46,7 +46,9 @@ def test_new_project_over_http_on_loopback(alpine_mirror, tmp_path):
     finally:
         server.shutdown()
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "cache" / "downloads").iterdir()
+    downloaded = [p.name for p in (tmp_path / "cache" / "downloads").iterdir()]
+    assert any(name.endswith("alpine-minirootfs-3.19.4-x86.tar.gz") for name in downloaded), downloaded
+    monkeypatch.setenv("STUDIO_CACHE_DIR", str(tmp_path / "cache"))  # where `studio new` imported it
     assert Project.open(tmp_path / "web").merged()["/etc/alpine-release"].size == len("3.19.4\n")
 
 

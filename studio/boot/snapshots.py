@@ -119,9 +119,9 @@ class SnapshotStore:
         changed = [COMPONENT_NAMES[k] for k in COMPONENT_NAMES if newest.parts.get(k) != parts.get(k)]
         return "the saved snapshot no longer matches: " + ", ".join(changed or ["it is incomplete"])
 
-    def for_export(self, project) -> Path | None:
-        """The snapshot matching the project as saved on disk, if one exists."""
+    def for_export(self, project, entries=None) -> Path | None:
+        """The snapshot matching the image (`entries`, or the project as saved on disk), if one exists."""
         from studio.build import fsjson
 
-        build = fsjson.build(project)
+        build = fsjson.build(project, entries=entries)
         return self.get(key_of(components(build.out, fsjson.boot_config(project))))

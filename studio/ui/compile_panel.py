@@ -67,6 +67,9 @@ class CompilePanel(QWidget):
 
     def __init__(self, editor: ImageEditor, parent: QWidget | None = None):
         super().__init__(parent)
+        # Set by the window: source tabs with unsaved text are saved first, or the user chooses to
+        # compile without them (False: cancelled). Compiling reads the sources from disk.
+        self.prepare_compile: Callable[[], bool] = lambda: True
         self.editor = editor
         self.project = editor.doc.project
         self.queue = CompileQueue(self.project.root)
@@ -258,11 +261,12 @@ class CompilePanel(QWidget):
 
     def compile_selected(self) -> None:
         program = self.selected()
-        if program is not None:
+        if program is not None and self.prepare_compile():
             self.compile([program])
 
     def compile_all(self) -> None:
-        self.compile(self.programs())
+        if self.prepare_compile():
+            self.compile(self.programs())
 
     def cancel_selected(self) -> None:
         row = self.job_table.currentRow()
@@ -319,7 +323,7 @@ class CompilePanel(QWidget):
         if not ok:
             return
         stdin, ok = QInputDialog.getMultiLineText(self, f"Run {program.name}", "Standard input:")
-        if ok:
+        if ok and self.prepare_compile():
             self.run_on_host(program, shlex.split(args), stdin.encode())
 
     def run_on_host(self, program: Program, args: list[str], stdin: bytes = b"") -> Task:

@@ -36,11 +36,13 @@ def serve(directory: Path) -> str:
 
 
 class ExportDialog(QDialog):
-    def __init__(self, project: Project, snapshots: SnapshotStore, parent=None):
+    def __init__(self, project: Project, snapshots: SnapshotStore, parent=None, entries=None):
+        """`entries`: the image as the user sees it (saved or not); None: as saved on disk."""
         super().__init__(parent)
         self.setWindowTitle(f"Export {project.name} as a web page")
         self.resize(620, 420)
         self.project = project
+        self.entries = entries
         self.snapshots = snapshots
         self.folder = QLineEdit(str(project.root.parent / f"{project.name}-web"), self)
         browse = QPushButton("Choose…", self)
@@ -100,13 +102,14 @@ class ExportDialog(QDialog):
         out = Path(self.folder.text()).expanduser()
         snapshot = None
         if self.with_snapshot.isChecked():
-            snapshot = self.snapshots.for_export(self.project)
+            snapshot = self.snapshots.for_export(self.project, self.entries)
             if snapshot is None:
-                self.report.setPlainText("No snapshot of this image as saved: save the project and boot it once, "
-                                         "or export without the state.")
+                self.report.setPlainText("No saved machine state for this image as it is now: boot it once "
+                                         "(the state is saved at its first prompt), or export without the state.")
                 return
         self.export_button.setEnabled(False)
-        self.task = Task(lambda progress, cancelled: export(self.project, out, snapshot, progress), self)
+        self.task = Task(lambda progress, cancelled: export(self.project, out, snapshot, progress, self.entries),
+                         self)
         self.task.progress.connect(lambda message, fraction: (self.progress.setValue(int(fraction * 1000)),
                                                                self.progress.setFormat(message)))
         self.task.finished.connect(self._done)

@@ -35,8 +35,9 @@ class MachineController(QObject):
         session.snapshots = SnapshotStore()
         self.editor: ImageEditor | None = None
         self.project: Project | None = None
-        # Set by the window: unsaved editor tabs are applied or left out, as the user says.
-        self.prepare_boot: Callable[[], bool] = lambda: True
+        # Set by the window: before booting or exporting, unsaved editor tabs are applied or left
+        # out, as the user says (False: cancelled).
+        self.prepare: Callable[[str], bool] = lambda verb: True
         self._build_task: Task | None = None
         self._boot_when_ready = False
         self._page_requested = False
@@ -96,7 +97,7 @@ class MachineController(QObject):
             if not self._page_requested:  # what was missing at start is there now
                 self.load_page()
             return
-        if not self.prepare_boot():
+        if not self.prepare("booting"):
             return
         self.session.stop()
         project = self.project
@@ -135,8 +136,8 @@ class MachineController(QObject):
     def export_dialog(self) -> None:
         from studio.ui.export_dialog import ExportDialog
 
-        if self.editor is not None and self.prepare_boot():
-            ExportDialog(self.project, self.session.snapshots, self.window).exec()
+        if self.editor is not None and self.prepare("exporting"):
+            ExportDialog(self.project, self.session.snapshots, self.window, self.editor.doc.snapshot()).exec()
 
     def close(self) -> None:
         """The window is going: nothing the machine still reports may reach the user."""

@@ -23,7 +23,7 @@ from studio.errors import StudioError
 from studio.image.project import Project
 from studio.ui.boot_pane import BootPane
 from studio.ui.compile_panel import CompilePanel
-from studio.ui.editor_tabs import IMAGE, EditorTabs
+from studio.ui.editor_tabs import IMAGE, SOURCES, EditorTabs
 from studio.ui.machine_controller import MachineController
 from studio.ui.machine_files import MachineFiles
 from studio.ui.problems_panel import ProblemsPanel
@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
         # What the controllers need of each other goes through here.
         self.projects.tabs_modified = lambda: bool(self.editor_tabs.modified((IMAGE,)))
         self.projects.prepare_save = self.editor_tabs.apply_all
-        self.machine.prepare_boot = lambda: self.editor_tabs.settle("booting", (IMAGE,))
+        self.machine.prepare = lambda verb: self.editor_tabs.settle(verb, (IMAGE,))
         self.projects.opened.connect(self._project_opened)
         self.projects.closing.connect(self._project_closing)
         self.projects.dirtyChanged.connect(self._update_title)
@@ -232,6 +232,7 @@ class MainWindow(QMainWindow):
         self.edit_menu.addActions(self._tree_menu_actions)
         self.compile_panel = CompilePanel(editor, self)
         self.compile_panel.openSource.connect(self.open_source)
+        self.compile_panel.prepare_compile = lambda: self.editor_tabs.settle("compiling", (SOURCES,))
         # In a scroll area: the panel's many controls must not force the dock (and its tabbed
         # neighbour, Problems) to be tall.
         scroller = QScrollArea(self)
