@@ -89,7 +89,7 @@ class ProjectLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     handle.close()
-                    raise ProjectLocked(self.root, read_owner(self.root)) from None
+                    raise ProjectLocked(self.root, self._owner_soon()) from None
                 time.sleep(0.1)  # polling another process's lock: there is nothing to wait on
         # Ours now (a stale owner, if any, died and the kernel released its lock): say who we are.
         handle.seek(0)
@@ -100,6 +100,15 @@ class ProjectLock:
             _held[self.root] = [handle, 1]
         self.held = True
         return self
+
+    def _owner_soon(self) -> dict:
+        """Who holds the lock: a writer that has only just taken it writes its note a moment later."""
+        for _ in range(20):
+            owner = read_owner(self.root)
+            if owner.get("pid"):
+                return owner
+            time.sleep(0.05)
+        return {}
 
     def release(self) -> None:
         if not self.held:
