@@ -18,9 +18,9 @@ These rules are apk 2.14.4's own (the minirootfs's apk-tools): `tests/test_apk_v
 checks `compare` and `is_valid` against that binary on thousands of generated pairs.
 
 `satisfies(version, op, wanted)` is apk's dependency match for the operators of `D:` fields and
-the world: "", "=", "<", ">", "<=", ">=", "~" (fuzzy: `wanted` is a prefix of `version` by
-whole tokens, so `~1.2` takes 1.2, 1.2.9 and 1.2_rc1 but not 1.20) and "><" (a checksum: the
-package whose `C:` is `wanted`).
+the world: "", "=", "<", ">", "<=", ">=", "~" (fuzzy: equal token by token as far as the
+shorter one goes, so `~1.2` takes 1.2, 1.2.9 and 1.2_rc1 but not 1.20, and `~1.2.3` takes 1.2:
+apk 2.14.4 does so) and "><" (a checksum: the package whose `C:` is `wanted`).
 """
 
 from __future__ import annotations
@@ -170,12 +170,10 @@ def _compare(a: str, b: str, fuzzy: bool) -> int:
         return LESS
     if va > vb:
         return GREATER
-    if ta.kind == tb.kind:
+    if ta.kind == tb.kind or fuzzy:
+        # Fuzzy: equal as far as both go, whichever runs out first (apk 2.14: 1.2 ~ 1.2.3 and
+        # 1.2.3 ~ 1.2 both match).
         return EQUAL
-    if fuzzy:
-        # `b` is a prefix of `a` by whole tokens (apk 2.14: the wanted version ran out first)
-        if tb.kind == _END:
-            return EQUAL
     # Equal so far and one goes on: the longer one is newer, unless it goes on with a
     # pre-release suffix.
     if ta.kind == _SUFFIX and _peek_suffix(ta) < 0:
@@ -205,7 +203,8 @@ def is_valid(version: str) -> bool:
 
 
 def fuzzy_match(version: str, wanted: str) -> bool:
-    """apk's `~`: `version` starts with `wanted`, token by token (1.2.3 ~ 1.2, not 1.20 ~ 1.2)."""
+    """apk's `~`: equal token by token as far as the shorter goes (1.2.3 ~ 1.2, 1.2 ~ 1.2.3, not
+    1.20 ~ 1.2, not 1.2-r1 ~ 1.2-r0)."""
     return _compare(version, wanted, True) == EQUAL
 
 
