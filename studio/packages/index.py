@@ -1,0 +1,334 @@
+"""APKINDEX: Alpine's repository index, its text and its signed `APKINDEX.tar.gz` (Qt-free).
+
+The text is one record per package, records separated by a blank line, each line `X:value` with a
+one-letter field (C P V A S I T U L o m t c k D p i; apk ignores the others, and so do we). apk
+writes the fields in that order (package.c `apk_pkg_write_index_header`), and so does
+`format_apkindex`.
+
+`APKINDEX.tar.gz` is a signature gzip stream (`.SIGN.RSA.<key>` tar member without end blocks)
+followed by a gzip stream of a tar holding `DESCRIPTION` and `APKINDEX`. The signature covers all
+compressed bytes after the signature stream. `apk index` writes the inner tar with its own tar
+writer (GNU magic, root/root, two zero blocks at the end) and abuild-sign prepends the signature.
+
+Loading is the hot path (a community index has ~20,000 packages and the studio opens several):
+the parser splits the text once, dispatches on the field letter, and parses each distinct
+dependency string once (most are shared: `so:libc.musl-x86.so.1`, `/bin/sh`, ...).
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import io
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.packages.formats import (
+    ApkFormatError,
+    BytesStream,
+    RawReader,
+    TarReader,
+    TruncatedError,
+    apk_tar_end,
+    apk_tar_entry,
+    gzip_member,
+    read_gzip_member,
+)
+from studio.packages.keys import (
+    SigningKey,
+    TrustedKeys,
+    choose_signature,
+    make_signature_segment,
+    read_signatures,
+    verify_signature,
+)
+from studio.packages.model import Dependency, Package, format_dependency, parse_dependency
+
+INDEX_FIELDS = "CPVASITULomtckDpi"
+INDEX_LIMIT = 512 << 20  # an index expanding past this is refused (a bomb, not a repository)
+SIGNATURE_LIMIT = 1 << 20
+
+
+# ---------------------------------------------------------------------------------------------
+# text
+
+
+# A well-formed dependency item (model.parse_dependency's grammar), matched in one go; anything
+# else goes to model.parse_dependency, which says what is wrong with it.
+_DEPENDENCY = re.compile(r"(!?+)([^<>=~]+)(?:(<=|>=|><|~=|=|<|>|~)(.+))?\Z")
+# A line (after the first) that is not empty and whose second character is not ':' (apk: "FDB
+# format error"). Written without '^' so the scan runs at the speed of a literal search.
+_BAD_LINE = re.compile(r"\n[^\n][^:]")
+# What a record lacks reads as apk's defaults.
+_DEFAULTS = dict.fromkeys(INDEX_FIELDS, "") | {"S": "0", "I": "0", "t": "0"}
+
+
+class _DependencyCache:
+    """Parses each distinct dependency item and field value once. Dependencies are frozen and
+    shared; every Package gets its own list."""
+
+    def __init__(self):
+        self._items: dict[str, Dependency] = {}
+        self._fields: dict[str, tuple[Dependency, ...]] = {}
+
+    def item(self, text: str) -> Dependency:
+        match = _DEPENDENCY.match(text)
+        if match is None:
+            return parse_dependency(text)  # raises ValueError saying what is wrong
+        conflict, name, op, version = match.groups()
+        if op is None:
+            return Dependency(name, "", "", conflict == "!")
+        return Dependency(name, "~" if op == "~=" else op, version, conflict == "!")
+
+    def field(self, value: str) -> list[Dependency]:
+        deps = self._fields.get(value)
+        if deps is None:
+            items = self._items
+            parsed = []
+            for text in value.split():
+                dep = items.get(text)
+                if dep is None:
+                    dep = items[text] = self.item(text)
+                parsed.append(dep)
+            deps = self._fields[value] = tuple(parsed)
+        return list(deps)
+
+
+def parse_apkindex(text: str, *, source: str = "APKINDEX") -> list[Package]:
+    """The packages of an APKINDEX text (or any file of index records, such as the installed
+    database's). Unknown fields are ignored; a malformed line or a record without P: or V: is an
+    ApkFormatError naming `source` and where."""
+    _check_lines(text, source)
+    cache = _DependencyCache()
+    packages: list[Package] = []
+    append = packages.append
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # tens of thousands of new objects, no cycles: the collector would only slow this down
+    try:
+        for number, record in enumerate(text.split("\n\n"), 1):
+            try:
+                fields = {line[0]: line[2:] for line in record.split("\n")}
+            except IndexError:  # blank lines in a row: the record starts or ends with "\n"
+                fields = {line[0]: line[2:] for line in record.split("\n") if line}
+                if not fields:
+                    continue
+            append(package_from_fields(fields, cache, source, number))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return packages
+
+
+def _check_lines(text: str, source: str) -> None:
+    bad = _BAD_LINE.search(text)
+    if bad is not None:
+        start = bad.start() + 1
+    elif text and text[0] != "\n" and text[1:2] != ":":
+        start = 0
+    else:
+        return
+    line = text.count("\n", 0, start) + 1
+    raise ApkFormatError(f"{source}: line {line} is not an index field: {text[start:start + 80].split(chr(10))[0]!r}")
+
+
+def package_from_fields(parsed: dict[str, str], cache: _DependencyCache, source: str, number: int) -> Package:
+    """A Package from one record's fields (letter -> value); `number` says which record, for errors."""
+    fields = _DEFAULTS | parsed
+    name = fields["P"]
+    version = fields["V"]
+    if not name or not version:
+        raise ApkFormatError(f"{source}: record {number} ({name or 'no name'}) has no {'P' if not name else 'V'}: field")
+    try:
+        priority = fields["k"]
+        return Package(
+            name,
+            version,
+            fields["A"],
+            fields["C"],
+            int(fields["S"]),
+            int(fields["I"]),
+            fields["T"],
+            fields["U"],
+            fields["L"],
+            fields["o"],
+            fields["m"],
+            int(fields["t"]),
+            fields["c"],
+            cache.field(fields["D"]),
+            cache.field(fields["p"]),
+            cache.field(fields["i"]),
+            int(priority) if priority else None,
+        )
+    except ValueError as exc:
+        raise ApkFormatError(f"{source}: record {number} ({name}) is malformed: {exc}") from None
+
+
+def _deps(deps: list[Dependency]) -> str:
+    return " ".join(format_dependency(d) for d in deps)
+
+
+def format_index_record(pkg: Package) -> str:
+    """One record, fields in apk's order, each line ending in a newline (no blank line). Like
+    apk: T, U and L always; A, o, m, c only when set; t and k only when non-zero."""
+    lines = []
+    if pkg.checksum:
+        lines.append(f"C:{pkg.checksum}")
+    lines += [f"P:{pkg.name}", f"V:{pkg.version}"]
+    if pkg.arch:
+        lines.append(f"A:{pkg.arch}")
+    lines += [f"S:{pkg.size}", f"I:{pkg.installed_size}", f"T:{pkg.description}", f"U:{pkg.url}",
+              f"L:{pkg.license}"]
+    if pkg.origin:
+        lines.append(f"o:{pkg.origin}")
+    if pkg.maintainer:
+        lines.append(f"m:{pkg.maintainer}")
+    if pkg.build_time:
+        lines.append(f"t:{pkg.build_time}")
+    if pkg.commit:
+        lines.append(f"c:{pkg.commit}")
+    if pkg.provider_priority:
+        lines.append(f"k:{pkg.provider_priority}")
+    if pkg.depends:
+        lines.append(f"D:{_deps(pkg.depends)}")
+    if pkg.provides:
+        lines.append(f"p:{_deps(pkg.provides)}")
+    if pkg.install_if:
+        lines.append(f"i:{_deps(pkg.install_if)}")
+    return "\n".join(lines) + "\n"
+
+
+def format_apkindex(packages: list[Package]) -> str:
+    """APKINDEX text: each record followed by a blank line, in the order given."""
+    return "".join(format_index_record(p) + "\n" for p in packages)
+
+
+# ---------------------------------------------------------------------------------------------
+# APKINDEX.tar.gz
+
+
+@dataclass
+class ApkIndex:
+    """A loaded index: its DESCRIPTION (e.g. "v3.19.4-12-g..."), its packages (repository left
+    "") and the name of the key whose signature was checked (None when not checked)."""
+
+    description: str
+    packages: list[Package]
+    signer: str | None
+
+
+def read_apkindex(source: bytes | Path, trusted: TrustedKeys | None, *, what: str | None = None,
+                  allow_untrusted: bool = False) -> ApkIndex:
+    """Load an `APKINDEX.tar.gz` (its bytes or its path): check its signature against `trusted`
+    (apk's rules: the first signature by a trusted key; SHA-1 for .SIGN.RSA., SHA-256 for
+    .SIGN.RSA256.) over the compressed bytes after the signature stream, then parse it. `what`
+    names it in errors ("APKINDEX of http://..."). Raises SignatureError when it is not signed,
+    signed by an untrusted key, or the signature does not match (unless `allow_untrusted`)."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        what = what or f"APKINDEX {path}"
+        data = path.read_bytes()
+    else:
+        data = bytes(source)
+        what = what or "APKINDEX"
+    raw = RawReader(io.BytesIO(data), what)
+    first_raw, first = read_gzip_member(raw, limit=INDEX_LIMIT, part="first gzip stream")
+    signatures = read_signatures(first, what=what)
+    signer = None
+    if signatures:
+        signed = memoryview(data)[raw.consumed:]
+        if not allow_untrusted:
+            if trusted is None:
+                raise ValueError("read_apkindex needs trusted keys unless allow_untrusted")
+            signature = choose_signature(signatures, trusted, what=what)
+            verify_signature(signature, hashlib.new(signature.digest_name, signed).digest(), trusted, what=what)
+            signer = signature.key_name
+        tar = _gunzip_all(signed, what)
+    else:
+        if not allow_untrusted:
+            choose_signature([], trusted or TrustedKeys({}, "the trusted keys"), what=what)  # raises "not signed"
+        tar = first + _gunzip_all(memoryview(data)[raw.consumed:], what)
+    description, text = _index_members(tar, what)
+    return ApkIndex(description, parse_apkindex(text, source=what), signer)
+
+
+def _gunzip_all(data: memoryview, what: str) -> bytes:
+    """The content of consecutive gzip members (apk reads on across member boundaries)."""
+    out = []
+    total = 0
+    rest = bytes(data)
+    while rest:
+        decompressor = zlib.decompressobj(31)
+        try:
+            chunk = decompressor.decompress(rest, INDEX_LIMIT + 1 - total)
+        except zlib.error as exc:
+            raise ApkFormatError(f"{what}: not valid gzip ({exc})") from None
+        total += len(chunk)
+        if total > INDEX_LIMIT or decompressor.unconsumed_tail:
+            raise ApkFormatError(f"{what}: expands to more than {INDEX_LIMIT} bytes; refused")
+        if not decompressor.eof:
+            raise TruncatedError(f"{what}: the file ends inside its gzip stream (a cut-short download?)")
+        out.append(chunk)
+        rest = decompressor.unused_data
+    return b"".join(out)
+
+
+def _index_members(tar_bytes: bytes, what: str) -> tuple[str, str]:
+    tar = TarReader(BytesStream(tar_bytes), what=what, part="index tar")
+    description = ""
+    text = None
+    while (member := tar.next()) is not None:
+        if member.kind != "file":
+            continue
+        if member.name.startswith("."):
+            raise ApkFormatError(f"{what}: holds {member.name!r}: this is a package, not an index")
+        if member.name == "DESCRIPTION":
+            description = tar.read_content().decode("utf-8", "replace")
+        elif member.name == "APKINDEX":
+            text = tar.read_content().decode("utf-8", "replace")
+    if text is None:
+        raise ApkFormatError(f"{what}: has no APKINDEX member (not a repository index)")
+    return description, text
+
+
+def index_tar(packages: list[Package], description: str | None, *, mtime: int = 0) -> bytes:
+    """The tar `apk index` writes: DESCRIPTION (when given) and APKINDEX, mode 0644, root/root,
+    ended by two zero blocks."""
+    out = b""
+    if description is not None:
+        out += apk_tar_entry("DESCRIPTION", description.encode(), mode=0o644, mtime=mtime)
+    out += apk_tar_entry("APKINDEX", format_apkindex(packages).encode(), mode=0o644, mtime=mtime)
+    return out + apk_tar_end()
+
+
+def write_apkindex(packages: list[Package], key: SigningKey | None, *, description: str | None = None,
+                   signature_kind: str = "RSA", mtime: int = 0) -> bytes:
+    """`APKINDEX.tar.gz` bytes as `apk index` + `abuild-sign` make them (unsigned when `key` is
+    None). Deterministic for the same inputs."""
+    body = gzip_member(index_tar(packages, description, mtime=mtime))
+    if key is None:
+        return body
+    return make_signature_segment(key.sign(body, signature_kind), mtime=mtime) + body
+
+
+def build_repository_index(directory: Path, key: SigningKey | None, *, description: str | None = None,
+                           signature_kind: str = "RSA", trusted: TrustedKeys | None = None) -> Path:
+    """Index every `*.apk` in `directory` (one arch folder of a repository) into a signed
+    `APKINDEX.tar.gz` there, packages sorted by name and version order of their file names.
+    Packages are checked against `trusted` when given (else read like --allow-untrusted)."""
+    from studio.packages.apkfile import open_apk
+
+    directory = Path(directory)
+    packages = []
+    for path in sorted(directory.glob("*.apk")):
+        apk = open_apk(path, trusted, allow_untrusted=trusted is None)
+        packages.append(apk.package)
+    packages.sort(key=lambda p: (p.name, p.version))
+    mtime = max((p.build_time for p in packages), default=0)
+    target = directory / "APKINDEX.tar.gz"
+    partial = directory / "APKINDEX.tar.gz.part"
+    partial.write_bytes(write_apkindex(packages, key, description=description, signature_kind=signature_kind,
+                                       mtime=mtime))
+    partial.replace(target)
+    return target
