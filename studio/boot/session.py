@@ -330,13 +330,16 @@ class BootSession(QObject):
         self.type(REFRESH_COMMAND + "\n")
         return True
 
-    def pull(self, path: str, sync_first: bool = True) -> bool:
+    def pull(self, path: str, sync_first: bool = True, changed_only: bool = False) -> bool:
         """Read `path` (a file or a folder) from the running guest; `pulled` delivers it. When the
         guest sits at its shell prompt, `sync` is typed there first, so what it wrote but still
-        caches reaches its filesystem; returns whether it was (else recent writes may be missing)."""
+        caches reaches its filesystem; returns whether it was (else recent writes may be missing).
+        With `changed_only`, files the guest never wrote since the boot come without their data,
+        marked `unchanged` (the studio has them: they are the build's)."""
         def read() -> None:
             request = self._request("pulled", path)
-            self.page.runJavaScript(f"studio.pull({json.dumps(request)}, {json.dumps(path)})")
+            self.page.runJavaScript(f"studio.pull({json.dumps(request)}, {json.dumps(path)}, "
+                                    f"{json.dumps(changed_only)})")
 
         if not (sync_first and self.at_shell_prompt()):
             read()
@@ -514,5 +517,11 @@ def _pulled_items(path: str, items) -> list[dict] | None:
             raw = base64.b64decode(data, validate=True)
         except ValueError:
             return None
-        checked.append({"path": item_path, "kind": kind, "mode": mode, "target": target, "data": raw})
+        uid, gid, unchanged = item.get("uid", 0), item.get("gid", 0), item.get("unchanged", False)
+        blob = item.get("blob", "")
+        if not (isinstance(uid, int) and isinstance(gid, int) and isinstance(unchanged, bool)
+                and isinstance(blob, str)):
+            return None
+        checked.append({"path": item_path, "kind": kind, "mode": mode, "target": target, "data": raw,
+                        "uid": uid, "gid": gid, "unchanged": unchanged, "blob": blob[:80]})
     return checked

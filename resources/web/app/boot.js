@@ -229,8 +229,10 @@ window.studio = {
   },
 
   // Read a file or a folder (recursively) from the running machine's filesystem: folders, regular
-  // files and symlinks (device nodes, FIFOs and sockets are left out).
-  pull(request, path) {
+  // files and symlinks (device nodes, FIFOs and sockets are left out). With `changedOnly`, a file
+  // still as the build served it (v86 keeps such a file "on the server", status 2, until it is
+  // written) comes without its data, marked unchanged.
+  pull(request, path, changedOnly) {
     return reply("pulled", request, async () => {
       const fs = emulator.fs9p;
       const items = [];
@@ -241,9 +243,11 @@ window.studio = {
         const type = inode.mode & 0xF000;
         const kind = { 0x4000: "dir", 0xA000: "symlink", 0x8000: "file" }[type];
         if (!kind) return;
-        const item = { path: p, kind, mode: inode.mode & 0xFFF, target: inode.symlink || "" };
+        const item = { path: p, kind, mode: inode.mode & 0xFFF, target: inode.symlink || "",
+                       uid: inode.uid, gid: inode.gid };
+        if (kind === "file" && changedOnly && inode.status === 2) { item.unchanged = true; item.blob = inode.sha256sum; }
         // v86's read_file() says "not found" for an empty file.
-        if (kind === "file") item.data = inode.size ? toBase64(new Uint8Array(await emulator.read_file(p))) : "";
+        else if (kind === "file") item.data = inode.size ? toBase64(new Uint8Array(await emulator.read_file(p))) : "";
         items.push(item);
         if (kind === "dir") for (const name of fs.read_dir(p) || []) await walk(p.replace(/\/$/, "") + "/" + name);
       };
