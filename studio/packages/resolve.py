@@ -80,8 +80,11 @@ class Catalog:
         self.providers: dict[str, list[tuple[int, str | None]]] = {}
         self.rdepends: dict[str, dict[str, None]] = {}
         self.rinstall_if: dict[str, dict[str, None]] = {}
+        self._discovery: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, bool]] = {}
         for pkg in packages:
             self._add(pkg)
+        for name in list(self.providers):
+            self.discovery(name)
 
     def _repo_bit(self, url: str) -> int:
         index = self._repo_index.get(url)
@@ -118,6 +121,17 @@ class Catalog:
                 into[name] = None
         return index
 
+    def discovery(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...], bool, bool]:
+        """What apk's discovery walk does at `name`, precomputed: the names it visits before
+        numbering `name`, those it visits after, whether no provider has install_if, and whether
+        a package of that very name provides it (not only virtual providers). Cached."""
+        found = self._discovery.get(name)
+        if found is None:
+            found = self._discovery[name] = discovery_lists(
+                name, self.providers.get(name, ()), self.packages.__getitem__, self.rinstall_if
+            )
+        return found
+
     def find(self, pkg: Package) -> int | None:
         """The index of the catalog's copy of `pkg` (same name, version and `C:`; without a
         `C:` on either side, same name and version), or None."""
@@ -137,6 +151,36 @@ class Catalog:
     def providers_of(self, name: str) -> list[tuple[Package, str | None]]:
         """(package, provided version or None for a bare `p:` name) for everything providing `name`."""
         return [(self.packages[i], v) for i, v in self.providers.get(name, ())]
+
+
+def discovery_lists(name, entries, package_at, rinstall_if) -> tuple[tuple[str, ...], tuple[str, ...], bool, bool]:
+    """solver.c discover_name, flattened: visiting a name already seen does nothing, so the
+    walk at `name` is the same as visiting, in order, the dependencies of its providers, the
+    names whose install_if mention it or its providers' names, the names its providers provide
+    (then numbering `name`), then its providers' install_if names."""
+    before: dict[str, None] = {}
+    after: dict[str, None] = {}
+    no_iif = True
+    real = False
+    packages = [(package_at(index), version) for index, version in entries]
+    for pkg, _ in packages:
+        for dep in pkg.depends:
+            before.setdefault(dep.name)
+        no_iif = no_iif and not pkg.install_if
+        real = real or pkg.name == name
+    for other in rinstall_if.get(name, ()):
+        before.setdefault(other)
+    for pkg, _ in packages:
+        for other in rinstall_if.get(pkg.name, ()):
+            before.setdefault(other)
+        for provided in pkg.provides:
+            before.setdefault(provided.name)
+    for pkg, _ in packages:
+        for dep in pkg.install_if:
+            after.setdefault(dep.name)
+    before.pop(name, None)
+    after.pop(name, None)
+    return tuple(before), tuple(after), no_iif, real
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,7 +342,7 @@ class _Name:
         "seen", "locked", "chosen_pkg", "chosen_ver", "requirers", "reevaluate_deps", "reevaluate_iif",
         "no_iif", "has_iif", "has_options", "reverse_deps_done",
         "merge_depends", "merge_provides", "has_virtual_provides", "dirty", "queue", "queue_token",
-        "resolvenow", "has_auto_selectable", "iif_needed", "order_id", "solver_flags_set",
+        "resolvenow", "has_auto_selectable", "iif_needed", "order_id",
         "changeset_processed", "changeset_removed", "installed_pkg", "installed_name", "state",
     )  # fmt: skip
 
@@ -321,7 +365,6 @@ class _Name:
         self.queue_token = 0
         self.resolvenow = self.has_auto_selectable = self.iif_needed = False
         self.order_id = 0
-        self.solver_flags_set = False
         self.changeset_processed = self.changeset_removed = False
         self.installed_pkg: _Pkg | None = None
         self.installed_name: _Name | None = None
@@ -363,7 +406,7 @@ class _Pkg:
         self.seen = False
         self.selectable = True  # available in a repository, or installed
         self.iif_triggered = False
-        self.iif_failed = False
+        self.iif_failed = not pkg.install_if
         self.conflicts = 0
         self.dependencies_merged = self.dependencies_used = False
         self.solver_flags = self.solver_flags_inheritable = 0
@@ -414,9 +457,23 @@ def _dep_analyze(dep: _Dep, pkg: _Pkg) -> int:
 # The solver (solver.c, function by function)
 
 
+class _MergedLinks:
+    """Two name -> names maps read as one (the catalog's and the extra installed packages')."""
+
+    def __init__(self, first: dict[str, dict[str, None]], second: dict[str, dict[str, None]]):
+        self.first, self.second = first, second
+
+    def get(self, name: str, default=()):
+        merged = {**self.first.get(name, {}), **self.second.get(name, {})}
+        return merged or default
+
+
 class _Solver:
     def __init__(self, catalog: Catalog, installed: Sequence[Package]):
         self.catalog = catalog
+        self.seen: set[str] = set()
+        self.order: dict[str, int] = {}
+        self.extra_discovery: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, bool]] = {}
         self.names: dict[str, _Name] = {}
         self.pkgs: dict[int, _Pkg] = {}
         self.errors = 0
@@ -470,7 +527,14 @@ class _Solver:
         if state is None:
             state = self.names[name] = _Name(name)
             state.providers = None  # type: ignore[assignment]
+            self._mark_seen(state)
         return state
+
+    def _mark_seen(self, state: _Name) -> None:
+        """Copy what discovery found about the name into its state."""
+        state.seen = state.name in self.seen
+        state.order_id = self.order.get(state.name, 0)
+        state.no_iif = self.discovery(state.name)[2] if state.seen else False
 
     def complete(self, state: _Name) -> _Name:
         """Fill a name's providers and reverse links from the catalog (and the installed
@@ -604,38 +668,47 @@ class _Solver:
                 return True
         return False
 
-    def discover_name(self, name: _Name) -> None:
-        self.complete(name)
-        if name.seen:
+    def discovery(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...], bool, bool]:
+        if not self.extra:
+            return self.catalog.discovery(name)
+        found = self.extra_discovery.get(name)
+        if found is None:
+            entries = self.catalog.providers.get(name, []) + self.extra_providers.get(name, [])
+            rinstall_if = _MergedLinks(self.catalog.rinstall_if, self.extra_rinstall_if)
+            found = self.extra_discovery[name] = discovery_lists(
+                name, entries, lambda index: self._package(index)[0], rinstall_if
+            )
+        return found
+
+    def discover(self, root: str) -> None:
+        """apk's discovery walk from a world name: marks every name apk could come to consider
+        (`seen`) and numbers names in the order the walk finishes them (`order`), which decides
+        which undecided name apk picks first. Done on names only (no solver state), iteratively."""
+        seen = self.seen
+        if root in seen:
             return
-        name.seen = True
-        name.no_iif = True
-        num_virtual = 0
-        for pkg, _ in name.providers:
-            if not pkg.seen:
-                pkg.seen = True
-                pkg.iif_failed = not pkg.install_if
-                for dep in pkg.depends:
-                    self.discover_name(dep.name)
-            name.no_iif = name.no_iif and pkg.iif_failed
-            num_virtual += pkg.name is not name
-        for name0 in name.rinstall_if:
-            self.discover_name(name0)
-        for pkg, _ in name.providers:
-            for name0 in self.complete(pkg.name).rinstall_if:
-                self.discover_name(name0)
-            for provided, _, _ in pkg.provides:
-                self.discover_name(provided)
-        # Names decided first: those without flags from the command line, real packages before
-        # purely virtual names, the later discovered (nearer the world) first.
-        order = 0 if name.solver_flags_set and False else 1 << 31
-        if len(name.providers) != num_virtual:
-            order |= 1 << 30
-        self.order_counter += 1
-        name.order_id = order | self.order_counter
-        for pkg, _ in name.providers:
-            for dep in pkg.install_if:
-                self.discover_name(dep.name)
+        seen.add(root)
+        order = self.order
+        discovery = self.discovery
+        stack = [(root, iter(discovery(root)[0]), True)]
+        while stack:
+            name, children, before = stack[-1]
+            for child in children:
+                if child not in seen:
+                    seen.add(child)
+                    stack.append((child, iter(discovery(child)[0]), True))
+                    break
+            else:
+                if before:
+                    # Real packages before purely virtual names, then the later finished first.
+                    # (apk 3 also decides the names given on the command line last; apk 2.14.4
+                    # agrees with us more often without that rule.)
+                    self.order_counter += 1
+                    real = discovery(name)[3]
+                    order[name] = (1 << 31) | (1 << 30 if real else 0) | self.order_counter
+                    stack[-1] = (name, iter(discovery(name)[1]), False)
+                else:
+                    stack.pop()
 
     def name_requirers_changed(self, name: _Name) -> None:
         self.queue_unresolved(name, False)
@@ -683,6 +756,7 @@ class _Solver:
         return version is not None or pkg.provider_priority != 0 or pkg.name.requirers > 0
 
     def reconsider_name(self, name: _Name) -> None:
+        self.complete(name)
         reevaluate_deps = name.reevaluate_deps
         reevaluate_iif = name.reevaluate_iif
         name.reevaluate_deps = name.reevaluate_iif = False
@@ -887,15 +961,16 @@ class _Solver:
                 self.errors += 1
 
     def solve(self, world: list[Dependency], world_flags: int, name_flags: dict[str, int]) -> None:
+        for dep in world:
+            self.discover(dep.name)
+        for state in self.names.values():  # the few made before discovery (installed packages')
+            self._mark_seen(state)
         self.world = [_Dep(self.name(d.name), d) for d in world]
         for flagged, flags in name_flags.items():  # apk_solver_set_name_flags
             name = self.complete(self.name(flagged))
-            name.solver_flags_set = True
             for pkg, _ in name.providers:
                 pkg.solver_flags |= flags
                 pkg.solver_flags_inheritable |= flags
-        for dep in self.world:
-            self.discover_name(dep.name)
         for dep in self.world:
             self.apply_constraint(None, dep, world_flags)
         while True:
@@ -1271,7 +1346,6 @@ def resolve(
     catalog: Catalog | Iterable[Package],
     installed: Sequence[Package] = (),
     *,
-    requested: Iterable[str] = (),
     upgrade: bool | Iterable[str] = False,
 ) -> Resolution:
     """The packages to have installed for `world`, as apk 2.14 would choose them.
@@ -1281,8 +1355,6 @@ def resolve(
     catalog: the repositories' packages (a `Catalog`, or packages to index now).
     installed: the packages the image has now (its /lib/apk/db/installed), in that file's order.
       They are kept where they still fit, unless upgrading.
-    requested: the names this operation asks for (`apk add`'s arguments). apk marks them, and
-      that changes the order in which it decides, so pass them to get apk's exact answer.
     upgrade: True to prefer the newest versions everywhere (`apk upgrade`); names to do so for
       those names and what they pull in (`apk add -u NAME`).
 
@@ -1292,9 +1364,7 @@ def resolve(
     deps = _world_order(world)
     solver = _Solver(catalog, installed)
     world_flags = _UPGRADE if upgrade is True else 0
-    name_flags = {_as_dependency(name).name: 0 for name in requested}
-    if not isinstance(upgrade, bool):
-        name_flags.update({_as_dependency(name).name: _UPGRADE for name in upgrade})
+    name_flags = {} if isinstance(upgrade, bool) else {_as_dependency(n).name: _UPGRADE for n in upgrade}
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20000))  # discovery follows dependency chains depth-first
     try:
