@@ -64,8 +64,9 @@ class ImageDocument:
                 self.lock.release()
                 raise
         self.index = project.base_index()
+        self.lower = project.lower(self.index)  # base + packages: what the overlay is on top of
         self.manifest = Manifest()
-        self.state = ImageState(project.merged(self.index, self.manifest), self.index.entries)
+        self.state = ImageState(project.merged(self.index, self.manifest, self.lower), self.lower)
         self.saved: dict[str, Entry] = dict(self.state.entries)
         self._saved_changed: set[str] = set()  # paths whose saved entry changed since the last save
         self.store = ObjectStore()
@@ -137,14 +138,14 @@ class ImageDocument:
         while the state goes on changing; `saved_as` then records the result."""
         if not self.writable:
             raise RuntimeError("a read-only document cannot save")
-        return saving.save(self.project, entries, self.index.entries, self.manifest, progress, overwrite)
+        return saving.save(self.project, entries, self.lower, self.manifest, progress, overwrite)
 
     def saved_as(self, entries: dict[str, Entry], done: saving.SavePlan) -> None:
         """Record that the disk now holds `entries` (in the state's thread). Entries still as
         they were snapshotted take their loaded form (content in the overlay now), so "saved" is
         exactly what the disk holds and later changes on disk can be told apart; edits made
         during the save stay unsaved."""
-        fresh = self.project.merged(self.index)
+        fresh = self.project.merged(self.index, lower=self.lower)
         for path, snap in entries.items():
             loaded = fresh.get(path)
             if loaded is None or loaded == snap or not _same_visible(snap, loaded):
@@ -206,7 +207,7 @@ class ImageDocument:
         caller applies it: from then on the document knows what is on disk (its manifest)."""
         self.project.reload_meta()
         manifest = Manifest()
-        on_disk = self.project.merged(self.index, manifest)
+        on_disk = self.project.merged(self.index, manifest, self.lower)
         self.manifest = manifest
         paths = [p for p in on_disk.keys() | self.saved.keys() if on_disk.get(p) != self.saved.get(p)]
         if not paths:

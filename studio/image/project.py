@@ -26,6 +26,8 @@ from studio.errors import StudioError
 from studio.fsutil import atomic_write
 from studio.image import base as bases
 from studio.image.entry import DIR, FILE, SYMLINK, Entry, ancestors, normalize
+from studio.packages.config import PackageSettings
+from studio.packages.lockfile import Lock
 
 SETTINGS_FILE = "studio.toml"
 META_FILE = "overlay.toml"
@@ -138,12 +140,14 @@ def read_bytes_or_none(path: Path) -> bytes | None:
 
 class Project:
     def __init__(self, root: Path, name: str, base: bases.BaseSource, boot: BootSettings,
-                 programs: list[dict] | None = None):
+                 programs: list[dict] | None = None, packages: PackageSettings | None = None):
         self.root = Path(root).resolve()
         self.name = name
         self.base = base
         self.boot = boot
         self.programs = programs or []  # [[programs]] tables; studio.compile.programs gives them meaning
+        self.packages = packages or PackageSettings()  # the world and the repositories
+        self.lock = Lock.load(self.root)  # what the world resolved to (packages.lock)
         self.reload_meta()
 
     def reload_meta(self) -> None:
@@ -188,7 +192,8 @@ class Project:
         url = bases.alpine_source(spec.split(":", 1)[1]).url if spec.startswith("alpine:") else ""
         base = bases.BaseSource(spec, filename, sha512, url, b.get("source", ""))
         boot = BootSettings(**{k: v for k, v in data.get("boot", {}).items() if k in BootSettings.__annotations__})
-        return cls(root, data.get("name", root.name), base, boot, data.get("programs", []))
+        packages = PackageSettings.from_toml(data.get("packages", {}))
+        return cls(root, data.get("name", root.name), base, boot, data.get("programs", []), packages)
 
     @classmethod
     def create(cls, root: Path, source: bases.BaseSource, name: str | None = None,
@@ -223,6 +228,8 @@ class Project:
         }
         if self.programs:
             data["programs"] = self.programs
+        if not self.packages.is_empty():
+            data["packages"] = self.packages.to_toml()
         atomic_write(self.root / SETTINGS_FILE, "# Image Studio project\n" + tomli_w.dumps(data))
 
     def save_meta(self) -> None:
@@ -249,12 +256,20 @@ class Project:
         if mode is not None:
             self.meta.attrs.setdefault(path, Attrs()).mode = mode
 
-    def merged(self, index: bases.BaseIndex | None = None, manifest: Manifest | None = None) -> dict[str, Entry]:
-        """The image as the guest sees it: base, minus deletions, plus the overlay and metadata.
-        A `manifest` given is filled with what this very reading found (overlay items and the
-        overlay.toml bytes `self.meta` came from)."""
+    def lower(self, index: bases.BaseIndex | None = None, progress=None, cancelled=None) -> dict[str, Entry]:
+        """The image below the overlay: the base with the locked packages installed (their files,
+        apk's database, what their scripts did). Packages missing from the caches are fetched."""
+        from studio.image.project_packages import layer_for
+
         index = index or self.base_index()
-        base = index.entries
+        return layer_for(self, index.entries, index.sha512, progress=progress, cancelled=cancelled).entries
+
+    def merged(self, index: bases.BaseIndex | None = None, manifest: Manifest | None = None,
+               lower: dict[str, Entry] | None = None) -> dict[str, Entry]:
+        """The image as the guest sees it: the lower layers (base and packages), minus deletions,
+        plus the overlay and metadata. A `manifest` given is filled with what this very reading
+        found (overlay items and the overlay.toml bytes `self.meta` came from)."""
+        base = lower if lower is not None else self.lower(index)
         entries = dict(base)
         for gone in self.meta.deleted:
             _remove_subtree(entries, gone)

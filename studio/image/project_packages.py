@@ -1,0 +1,126 @@
+"""A project's packages as its image sees them (Qt-free): which repositories and keys it uses,
+and the package layer its lock file makes, fetched and unpacked as needed (from the package cache
+when it has them: offline).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from studio.errors import StudioError
+from studio.image.entry import FILE, Entry
+from studio.image.package_layer import Layer, Unpacked, build_layer, effects_of, unpack
+from studio.image.store import ObjectStore
+from studio.packages import fetch
+from studio.packages.config import KEYS_DIR, Repository, default_repositories
+from studio.packages.keys import TrustedKeys
+from studio.packages.lockfile import Lock, Locked
+
+KEYS_PREFIX = "/etc/apk/keys/"
+_layers: dict[str, Layer] = {}  # by everything a layer depends on; layers are immutable
+
+
+def alpine_version(base: dict[str, Entry], store: ObjectStore) -> str:
+    """The base's Alpine release ("3.19.4"), from /etc/alpine-release."""
+    entry = base.get("/etc/alpine-release")
+    if entry is None or entry.kind != FILE:
+        raise StudioError("the base has no /etc/alpine-release: which Alpine repositories fit it is unknown; "
+                          "add repositories explicitly with `studio packages repo add`")
+    return store.read(entry.sha256).decode(errors="replace").strip()
+
+
+def repositories_of(project, base: dict[str, Entry], store: ObjectStore | None = None) -> list[Repository]:
+    """The project's repositories: its own list, else its base release's main and community on
+    today's mirror (the same setting `studio new` uses)."""
+    if project.packages.repositories:
+        return list(project.packages.repositories)
+    from studio.image.base import mirror_url
+
+    return default_repositories(alpine_version(base, store or ObjectStore()), mirror_url())
+
+
+def project_keys(project) -> dict[str, bytes]:
+    """Public keys the user added (PROJECT/keys/NAME.rsa.pub), by file name."""
+    folder = Path(project.root) / KEYS_DIR
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.pub"))} if folder.is_dir() else {}
+
+
+def trusted_keys(project, base: dict[str, Entry], store: ObjectStore | None = None) -> TrustedKeys:
+    """What apk in the image would trust: the base's /etc/apk/keys plus the project's keys."""
+    store = store or ObjectStore()
+    pems = {path[len(KEYS_PREFIX):]: store.read(e.sha256) for path, e in base.items()
+            if path.startswith(KEYS_PREFIX) and e.kind == FILE and "/" not in path[len(KEYS_PREFIX):]}
+    pems.update(project_keys(project))
+    return TrustedKeys.from_pems({n: p for n, p in pems.items() if b"PUBLIC KEY" in p},
+                                 f"the image's /etc/apk/keys and {Path(project.root) / KEYS_DIR}")
+
+
+def wanted_for(locked: list[Locked], repositories: list[Repository], trusted: TrustedKeys) -> list[fetch.Wanted]:
+    by_name = {r.name: r for r in repositories}
+    wanted = []
+    for item in locked:
+        repository = by_name.get(item.repository)
+        if repository is None:
+            raise StudioError(f"{item.name} {item.version} is locked to repository {item.repository}, which the "
+                              "project no longer lists: add it back, or run `studio packages update`")
+        wanted.append(fetch.Wanted(item.name, item.version, item.checksum, item.size,
+                                   fetch.package_url(repository.url, item.filename), trusted, item.datahash))
+    return wanted
+
+
+def unpacked_for(project, base: dict[str, Entry], locked: list[Locked], progress=None, cancelled=None,
+                 store: ObjectStore | None = None) -> list[Unpacked]:
+    """The locked packages unpacked into the object store: from the unpack cache, else from the
+    package cache, else downloaded (verified against the lock) first."""
+    store = store or ObjectStore()
+    trusted = None
+    result: list[Unpacked] = []
+    missing: list[Locked] = []
+    for item in locked:
+        cached = _cached_unpack(item, store)
+        if cached is None:
+            missing.append(item)
+        result.append(cached)
+    if missing:
+        trusted = trusted_keys(project, base, store)
+        opened = fetch.fetch_packages(wanted_for(missing, repositories_of(project, base, store), trusted),
+                                      progress, cancelled)
+        unpacked = {name: unpack(apk, store) for name, apk in opened.items()}
+        result = [u if u is not None else unpacked[item.name] for u, item in zip(result, locked)]
+    return result
+
+
+def _cached_unpack(item: Locked, store: ObjectStore) -> Unpacked | None:
+    from studio.image.package_layer import _decode, _unpack_cache, UNPACK_FORMAT
+
+    path = _unpack_cache(item.checksum)
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except ValueError:
+        return None
+    if data.get("format") != UNPACK_FORMAT or not all(store.has(r[7]) for r in data["rows"] if r[1] == FILE):
+        return None
+    return _decode(data)
+
+
+def layer_for(project, base: dict[str, Entry], base_sha: str, lock: Lock | None = None,
+              progress=None, cancelled=None) -> Layer:
+    """The image below the overlay for `project` with `lock` (default: its lock file)."""
+    lock = lock if lock is not None else project.lock
+    if not lock.packages and not lock.effects and project.packages.is_empty():
+        return Layer(base, [])
+    store = ObjectStore()
+    keys = project_keys(project)
+    repositories = repositories_of(project, base, store)
+    key = hashlib.sha256(json.dumps([base_sha, lock.dumps(), project.packages.to_toml(),
+                                     sorted((n, hashlib.sha256(k).hexdigest()) for n, k in keys.items()),
+                                     [r.url for r in repositories]]).encode()).hexdigest()
+    if key not in _layers:
+        unpacked = unpacked_for(project, base, lock.packages, progress, cancelled, store)
+        _layers[key] = build_layer(base, unpacked, project.packages, lock, [r.url for r in repositories],
+                                   keys, effects_of(lock, store), store)
+    return _layers[key]
