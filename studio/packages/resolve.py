@@ -324,7 +324,7 @@ def _describe_chain(chain: Sequence[Link]) -> str:
     """"`a` needs `b>=1`, which needs `so:libc.so`" for world[a] -> a[b>=1] -> b[so:libc.so]."""
     if not chain:
         return ""
-    text = f"`{format_dependency(chain[0].dependency)}` (in the world)"
+    text = f"`{format_dependency(chain[0].dependency)}`"
     for link in chain[1:]:
         text += f" needs `{format_dependency(link.dependency)}`"
         if link is not chain[-1]:
@@ -1206,7 +1206,9 @@ class _Report:
         providers = [p for p, _ in name.providers]
         if providers:
             self.lines.append(f"  {name.name} (virtual):")
-            self.lines.append("    provided by: " + " ".join(p.label() for p in providers))
+            self.lines.append("    note: please select one of the 'provided by'")
+            self.lines.append("          packages explicitly")
+            self.lines.append("    provided by: " + " ".join(self._provided_by(name)))
         else:
             self.lines.append(f"  {name.name} (no such package):")
         required: list[tuple[_Pkg | None, _Dep]] = [(None, d) for d in solver.world if d.name is name and not d.conflict]
@@ -1235,6 +1237,24 @@ class _Report:
         self.problems.append(
             Problem(kind, name.name, message, chains=chains, providers=[p.pkg for p in providers])
         )
+
+    def _provided_by(self, name: _Name) -> list[str]:
+        """commit.c's list: a package's name when all that name's providers provide `name`,
+        else the package with its version."""
+        refs: dict[str, int] = {}
+        for pkg, _ in name.providers:
+            refs[pkg.name.name] = refs.get(pkg.name.name, 0) + 1
+        shown = []
+        for pkg, _ in name.providers:
+            name0 = self.solver.complete(pkg.name)
+            count = refs[name0.name]
+            if count == len(name0.providers):
+                shown.append(name0.name)
+                refs[name0.name] = 0
+            elif count > 0:
+                shown.append(pkg.label())
+                refs[name0.name] = count - 1
+        return shown
 
     @staticmethod
     def _dep_label(pkg: _Pkg | None, dep: _Dep) -> str:
