@@ -519,13 +519,29 @@ def _finish(header: bytearray) -> bytes:
     return bytes(header)
 
 
-def pax_record(key: str, value: str) -> bytes:
+def pax_record(key: str, value: str | bytes) -> bytes:
     """One pax record, `"%d %s=%s\\n"`, whose length counts its own digits."""
-    body = f" {key}={value}\n".encode("utf-8", "surrogateescape")
+    if isinstance(value, str):
+        value = value.encode("utf-8", "surrogateescape")
+    body = b" " + key.encode("utf-8", "surrogateescape") + b"=" + value + b"\n"
     length = len(body) + 1
     while len(str(length)) + len(body) != length:
         length = len(str(length)) + len(body)
     return str(length).encode() + body
+
+
+def xattr_checksum(xattrs: dict[str, bytes]) -> str:
+    """What apk appends to M:/a: for a member with extended attributes: Q1 of the SHA-1 over
+    the attributes sorted by name, each as big-endian 32-bit length + name, length + value
+    (io.c `apk_fileinfo_hash_xattr_array`). "" without attributes."""
+    if not xattrs:
+        return ""
+    digest = hashlib.sha1()
+    for name in sorted(xattrs, key=lambda n: n.encode("utf-8", "surrogateescape")):
+        encoded = name.encode("utf-8", "surrogateescape")
+        value = xattrs[name]
+        digest.update(struct.pack(">I", len(encoded)) + encoded + struct.pack(">I", len(value)) + value)
+    return q1(digest.digest())
 
 
 def padding(size: int) -> bytes:
@@ -558,10 +574,11 @@ def _pax_header_name(member_name: str) -> str:
     return f"{directory or '.'}/PaxHeaders/{base}"
 
 
-def posix_member_header(entry: TarEntry, extra_pax: list[bytes] = (), legacy_sha1: bytes | None = None) -> tuple[bytes, int]:
+def posix_member_header(entry: TarEntry, extra_pax: list[bytes] = (), legacy_sha1: bytes | None = None,
+                        xattrs: dict[str, bytes] | None = None) -> tuple[bytes, int]:
     """The header blocks GNU tar `--format=posix --pax-option=exthdr.name=%d/PaxHeaders/%f,
-    atime:=0,ctime:=0` writes for `entry` (an 'x' header with atime/ctime, plus `path`/`linkpath`
-    for long names), with abuild-tar's additions: `extra_pax` records appended to the 'x' header
+    atime:=0,ctime:=0 --xattrs` writes for `entry` (an 'x' header with atime/ctime, plus
+    `path`/`linkpath` for long names and SCHILY.xattr.* for `xattrs`), with abuild-tar's additions: `extra_pax` records appended to the 'x' header
     and, for regular files, the legacy "APK2" digest in the linkname field. Returns (header
     bytes, the size those headers have without `extra_pax`: GNU tar's own size)."""
     name = entry.name + ("/" if entry.kind == "dir" and not entry.name.endswith("/") else "")
@@ -572,6 +589,8 @@ def posix_member_header(entry: TarEntry, extra_pax: list[bytes] = (), legacy_sha
     link = entry.link_target.encode("utf-8", "surrogateescape")
     if len(link) > 100:
         records.append(pax_record("linkpath", entry.link_target))
+    for attribute, value in sorted((xattrs or {}).items()):
+        records.append(pax_record(f"SCHILY.xattr.{attribute}", value))
     records += [pax_record("ctime", "0"), pax_record("atime", "0")]
     gnu_pax = b"".join(records)
     pax = gnu_pax + b"".join(extra_pax)

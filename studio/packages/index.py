@@ -17,6 +17,8 @@ dependency string once (most are shared: `so:libc.musl-x86.so.1`, `/bin/sh`, ...
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import gc
 import hashlib
 import io
@@ -57,7 +59,7 @@ SIGNATURE_LIMIT = 1 << 20
 
 # A well-formed dependency item (model.parse_dependency's grammar), matched in one go; anything
 # else goes to model.parse_dependency, which says what is wrong with it.
-_DEPENDENCY = re.compile(r"(!?+)([^<>=~]+)(?:(<=|>=|><|~=|=|<|>|~)(.+))?\Z")
+_DEPENDENCY = re.compile(r"(!?+)([^<>=~\s]+)(?:((?><=|>=|><|~=|=|<|>|~))(.+))?\Z")
 # A line (after the first) that is not empty and whose second character is not ':' (apk: "FDB
 # format error"). Written without '^' so the scan runs at the speed of a literal search.
 _BAD_LINE = re.compile(r"\n[^\n][^:]")
@@ -66,44 +68,82 @@ _DEFAULTS = dict.fromkeys(INDEX_FIELDS, "") | {"S": "0", "I": "0", "t": "0"}
 
 
 class _DependencyCache:
-    """Parses each distinct dependency item and field value once. Dependencies are frozen and
-    shared; every Package gets its own list."""
+    """Parses each distinct dependency item and field value once (the installed database's
+    r: fields, and IndexedPackage's lazy fields)."""
 
     def __init__(self):
-        self._items: dict[str, Dependency] = {}
         self._fields: dict[str, tuple[Dependency, ...]] = {}
-
-    def item(self, text: str) -> Dependency:
-        match = _DEPENDENCY.match(text)
-        if match is None:
-            return parse_dependency(text)  # raises ValueError saying what is wrong
-        conflict, name, op, version = match.groups()
-        if op is None:
-            return Dependency(name, "", "", conflict == "!")
-        return Dependency(name, "~" if op == "~=" else op, version, conflict == "!")
 
     def field(self, value: str) -> list[Dependency]:
         deps = self._fields.get(value)
         if deps is None:
-            items = self._items
-            parsed = []
-            for text in value.split():
-                dep = items.get(text)
-                if dep is None:
-                    dep = items[text] = self.item(text)
-                parsed.append(dep)
-            deps = self._fields[value] = tuple(parsed)
+            deps = self._fields[value] = tuple(dependency(text) for text in value.split())
         return list(deps)
 
 
+@functools.lru_cache(maxsize=1 << 17)
+def dependency(text: str) -> Dependency:
+    """model.parse_dependency, with a one-regex fast path and a cache (indexes repeat items:
+    `so:libc.musl-x86.so.1`, `/bin/sh`...). Raises ValueError for a malformed item."""
+    match = _DEPENDENCY.match(text)
+    if match is None:
+        return parse_dependency(text)  # raises ValueError saying what is wrong
+    conflict, name, op, version = match.groups()
+    if op is None:
+        return Dependency(name, "", "", conflict == "!")
+    return Dependency(name, "~" if op == "~=" else op, version, conflict == "!")
+
+
+_LAZY_FIELDS = {"depends": "_raw_D", "provides": "_raw_p", "install_if": "_raw_i"}
+_PACKAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Package))
+
+
+class IndexedPackage(Package):
+    """A model.Package read from index text, a Package in every way (fields, equality with
+    Package, dataclasses.replace, repr), except that its D:, p: and i: fields stay text until
+    first read. A resolver reads the dependencies of the packages it considers, not of all
+    20,000 in an index, and parsing them all would be most of the cost of loading one. A
+    malformed dependency is an ApkFormatError when first read (apk, too, loads an index with
+    one and only refuses to install that package)."""
+
+    def __getattr__(self, attribute: str):
+        raw_key = _LAZY_FIELDS.get(attribute)
+        state = self.__dict__
+        if raw_key is None or raw_key not in state:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {attribute!r}")
+        text = state[raw_key]
+        try:
+            value = [dependency(item) for item in text.split()]
+        except ValueError as exc:
+            raise ApkFormatError(
+                f"package {state['name']}-{state['version']} in the index has a malformed "
+                f"{attribute} field {text!r}: {exc}"
+            ) from None
+        state[attribute] = value
+        del state[raw_key]
+        return value
+
+    def __eq__(self, other):
+        if not isinstance(other, Package):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in _PACKAGE_FIELDS)
+
+    __hash__ = None
+
+    def __getstate__(self):
+        for attribute in _LAZY_FIELDS:
+            getattr(self, attribute)
+        return self.__dict__
+
+
 def parse_apkindex(text: str, *, source: str = "APKINDEX") -> list[Package]:
-    """The packages of an APKINDEX text (or any file of index records, such as the installed
-    database's). Unknown fields are ignored; a malformed line or a record without P: or V: is an
+    """The packages of an APKINDEX text (or any file of index records), as IndexedPackage.
+    Unknown fields are ignored; a malformed line or a record without P: or V: is an
     ApkFormatError naming `source` and where."""
     _check_lines(text, source)
-    cache = _DependencyCache()
     packages: list[Package] = []
     append = packages.append
+    new = object.__new__
     gc_was_enabled = gc.isenabled()
     gc.disable()  # tens of thousands of new objects, no cycles: the collector would only slow this down
     try:
@@ -114,7 +154,26 @@ def parse_apkindex(text: str, *, source: str = "APKINDEX") -> list[Package]:
                 fields = {line[0]: line[2:] for line in record.split("\n") if line}
                 if not fields:
                     continue
-            append(package_from_fields(fields, cache, source, number))
+            get = fields.get
+            name = get("P")
+            version = get("V")
+            if not name or not version:
+                raise ApkFormatError(
+                    f"{source}: record {number} ({name or 'no name'}) has no {'P' if not name else 'V'}: field")
+            try:
+                priority = get("k")
+                package = new(IndexedPackage)
+                package.__dict__ = {
+                    "name": name, "version": version, "arch": get("A", ""), "checksum": get("C", ""),
+                    "size": int(get("S") or 0), "installed_size": int(get("I") or 0), "description": get("T", ""),
+                    "url": get("U", ""), "license": get("L", ""), "origin": get("o", ""),
+                    "maintainer": get("m", ""), "build_time": int(get("t") or 0), "commit": get("c", ""),
+                    "_raw_D": get("D", ""), "_raw_p": get("p", ""), "_raw_i": get("i", ""),
+                    "provider_priority": int(priority) if priority else None, "repository": "",
+                }
+            except ValueError as exc:
+                raise ApkFormatError(f"{source}: record {number} ({name}) is malformed: {exc}") from None
+            append(package)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -134,7 +193,8 @@ def _check_lines(text: str, source: str) -> None:
 
 
 def package_from_fields(parsed: dict[str, str], cache: _DependencyCache, source: str, number: int) -> Package:
-    """A Package from one record's fields (letter -> value); `number` says which record, for errors."""
+    """A Package from one record's fields (letter -> value), dependencies parsed at once;
+    `number` says which record, for errors."""
     fields = _DEFAULTS | parsed
     name = fields["P"]
     version = fields["V"]
@@ -143,23 +203,9 @@ def package_from_fields(parsed: dict[str, str], cache: _DependencyCache, source:
     try:
         priority = fields["k"]
         return Package(
-            name,
-            version,
-            fields["A"],
-            fields["C"],
-            int(fields["S"]),
-            int(fields["I"]),
-            fields["T"],
-            fields["U"],
-            fields["L"],
-            fields["o"],
-            fields["m"],
-            int(fields["t"]),
-            fields["c"],
-            cache.field(fields["D"]),
-            cache.field(fields["p"]),
-            cache.field(fields["i"]),
-            int(priority) if priority else None,
+            name, version, fields["A"], fields["C"], int(fields["S"]), int(fields["I"]), fields["T"], fields["U"],
+            fields["L"], fields["o"], fields["m"], int(fields["t"]), fields["c"], cache.field(fields["D"]),
+            cache.field(fields["p"]), cache.field(fields["i"]), int(priority) if priority else None,
         )
     except ValueError as exc:
         raise ApkFormatError(f"{source}: record {number} ({name}) is malformed: {exc}") from None

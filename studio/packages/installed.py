@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from studio.packages.apkfile import SCRIPT_TYPES, ApkFile
-from studio.packages.formats import ApkFormatError, BytesStream, TarReader, apk_tar_end, apk_tar_entry
+from studio.packages.formats import ApkFormatError, BytesStream, TarReader, apk_tar_end, apk_tar_entry, xattr_checksum
 from studio.packages.index import _DependencyCache, format_index_record, package_from_fields
 from studio.packages.model import Dependency, Package, format_dependency
 
@@ -331,7 +331,8 @@ def installed_from_apk(apk: ApkFile, *, uid_of: Callable[[str, int], int] | None
     for member in apk.members():
         if member.path.startswith("."):
             continue
-        acl = Acl(uid_of(member.uname, member.uid), gid_of(member.gname, member.gid), member.mode)
+        acl = Acl(uid_of(member.uname, member.uid), gid_of(member.gname, member.gid), member.mode,
+                  xattr_checksum(member.xattrs))
         if member.kind == "dir":
             folder_for(member.path).acl = acl
             continue
