@@ -7,29 +7,7 @@ import sys
 from pathlib import Path
 
 from studio.errors import StudioError
-
-
-class _ProgressLine:
-    """A one-line progress display on stderr (only when it is a terminal)."""
-
-    def __init__(self):
-        self.tty = sys.stderr.isatty()
-        self.last = ""
-
-    def __call__(self, message: str, fraction: float) -> None:
-        if not self.tty:
-            return
-        pct = f"{fraction * 100:3.0f}%" if fraction >= 0 else "  … "
-        line = f"\r{pct} {message[:70]:<70}"
-        if line != self.last:
-            sys.stderr.write(line)
-            sys.stderr.flush()
-            self.last = line
-
-    def done(self) -> None:
-        if self.tty and self.last:
-            sys.stderr.write("\r" + " " * 76 + "\r")
-            sys.stderr.flush()
+from studio.progress_line import ProgressLine as _ProgressLine
 
 
 def cmd_new(args) -> int:
@@ -377,6 +355,10 @@ def parser() -> argparse.ArgumentParser:
 
     kern = sub.add_parser("kernel", help="build the guest kernel (once; cached)")
     kern.set_defaults(func=cmd_kernel)
+
+    from studio import cli_packages
+
+    cli_packages.add_parsers(sub, _waits)
     return p
 
 

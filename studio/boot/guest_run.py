@@ -16,11 +16,12 @@ import json
 import re
 import shlex
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from studio.errors import StudioError
 from studio.image.entry import DIR, FILE, SYMLINK, Entry
+from studio.image.package_ops import Step
 from studio.image.store import ObjectStore
 
 RUN_DIR = "/.studio-run"
@@ -45,15 +46,6 @@ exec sleep 100000
 
 _STEP_LINE = re.compile(r"^STUDIO-STEP-END (\S+) (\d+)\s*$", re.MULTILINE)
 _KINDS = {"file": FILE, "dir": DIR, "symlink": SYMLINK}
-
-
-@dataclass
-class Step:
-    """One thing to run: `script` (its text) with `args`, under a name for the log."""
-
-    name: str
-    script: bytes
-    args: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -228,7 +228,7 @@ class Project:
         }
         if self.programs:
             data["programs"] = self.programs
-        if not self.packages.is_empty():
+        if not self.packages.is_default():
             data["packages"] = self.packages.to_toml()
         atomic_write(self.root / SETTINGS_FILE, "# Image Studio project\n" + tomli_w.dumps(data))
 

@@ -14,7 +14,7 @@ from studio.image.entry import FILE, Entry
 from studio.image.package_layer import Layer, Unpacked, build_layer, effects_of, unpack
 from studio.image.store import ObjectStore
 from studio.packages import fetch
-from studio.packages.config import KEYS_DIR, Repository, default_repositories
+from studio.packages.config import KEYS_DIR, Repository, resolve_repositories
 from studio.packages.keys import TrustedKeys
 from studio.packages.lockfile import Lock, Locked
 
@@ -31,14 +31,16 @@ def alpine_version(base: dict[str, Entry], store: ObjectStore) -> str:
     return store.read(entry.sha256).decode(errors="replace").strip()
 
 
-def repositories_of(project, base: dict[str, Entry], store: ObjectStore | None = None) -> list[Repository]:
-    """The project's repositories: its own list, else its base release's main and community on
-    today's mirror (the same setting `studio new` uses)."""
-    if project.packages.repositories:
-        return list(project.packages.repositories)
+def repositories_of(project, base: dict[str, Entry], store: ObjectStore | None = None,
+                    names: list[str] | None = None) -> list[Repository]:
+    """The project's repositories (or `names`) where they are today: alpine:main and
+    alpine:community on today's mirror (the setting `studio new` uses) for the base's release."""
     from studio.image.base import mirror_url
 
-    return default_repositories(alpine_version(base, store or ObjectStore()), mirror_url())
+    names = project.packages.repositories if names is None else names
+    needs_release = any(n.startswith("alpine:") for n in names)
+    version = alpine_version(base, store or ObjectStore()) if needs_release else ""
+    return resolve_repositories(names, version, mirror_url())
 
 
 def project_keys(project) -> dict[str, bytes]:
@@ -111,7 +113,7 @@ def layer_for(project, base: dict[str, Entry], base_sha: str, lock: Lock | None 
               progress=None, cancelled=None) -> Layer:
     """The image below the overlay for `project` with `lock` (default: its lock file)."""
     lock = lock if lock is not None else project.lock
-    if not lock.packages and not lock.effects and project.packages.is_empty():
+    if not lock.packages and not lock.effects and project.packages.is_default():
         return Layer(base, [])
     store = ObjectStore()
     keys = project_keys(project)

@@ -3,14 +3,13 @@ repositories, kept in studio.toml's [packages] table.
 
     [packages]
     world = ["nano", "curl>=8"]
-    [[packages.repositories]]
-    url = "https://example.org/alpine/v3.19/testing"
-    keys = ["keys/me@example.org-1234.rsa.pub"]     # project-relative; trusted for this repository
+    repositories = ["alpine:main", "alpine:community", "https://example.org/alpine/v3.19/testing"]
 
-Without repositories listed, a project uses its base's Alpine release, `main` and `community`, on
-the mirror `studio new` uses ($STUDIO_ALPINE_MIRROR or Alpine's CDN): the mirror is a setting of
-the machine, not of the project, so a project moves between machines and mirrors. Those default
-repositories are named `alpine/main` and `alpine/community` in the lock file.
+`alpine:main` and `alpine:community` are the base's Alpine release's own repositories on the mirror
+`studio new` uses ($STUDIO_ALPINE_MIRROR or Alpine's CDN): the mirror is a setting of the machine,
+not of the project, so a project moves between machines and mirrors. They are the default. Public
+keys the user adds for a repository go to PROJECT/keys/ and are trusted for every repository, as
+apk trusts every key in /etc/apk/keys.
 """
 
 from __future__ import annotations
@@ -22,54 +21,62 @@ from studio.packages.model import Dependency, format_dependency, parse_dependenc
 
 KEYS_DIR = "keys"  # PROJECT/keys/: public keys the user added for repositories
 ALPINE_SECTIONS = ("main", "community")
+DEFAULT_REPOSITORIES = tuple(f"alpine:{section}" for section in ALPINE_SECTIONS)
 
 
 @dataclass(frozen=True)
 class Repository:
-    """Where packages come from. `name` is what the lock file records: `alpine/main` for the
-    release's own repositories (whatever the mirror), else the URL itself."""
+    """Where packages come from: `name` is what the project and the lock file say (`alpine:main`,
+    or the URL itself), `url` where it is today."""
 
     name: str
     url: str
-    keys: tuple[str, ...] = ()  # project-relative paths of extra public keys
-
-    @property
-    def is_default(self) -> bool:
-        return self.name.startswith("alpine/")
 
 
 @dataclass
 class PackageSettings:
     world: list[str] = field(default_factory=list)  # as the user wrote them: "nano", "curl>=8"
-    repositories: list[Repository] = field(default_factory=list)  # empty: the defaults
+    repositories: list[str] = field(default_factory=lambda: list(DEFAULT_REPOSITORIES))
 
     @classmethod
     def from_toml(cls, table: dict) -> "PackageSettings":
         world = [str(item) for item in table.get("world", [])]
         for item in world:
             world_dependency(item)  # a bad item is an error that names it, at open
-        repos = []
-        for row in table.get("repositories", []):
-            if not isinstance(row, dict) or "url" not in row:
-                raise StudioError("studio.toml: each [[packages.repositories]] needs a url")
-            repos.append(Repository(row["url"].rstrip("/"), row["url"].rstrip("/"), tuple(row.get("keys", []))))
-        return cls(world, repos)
+        repositories = [str(r).rstrip("/") for r in table.get("repositories", DEFAULT_REPOSITORIES)]
+        for name in repositories:
+            check_repository(name)
+        return cls(world, repositories)
 
     def to_toml(self) -> dict:
-        table: dict = {"world": list(self.world)}
-        if self.repositories:
-            table["repositories"] = [{"url": r.url, **({"keys": list(r.keys)} if r.keys else {})}
-                                     for r in self.repositories]
-        return table
+        return {"world": list(self.world), "repositories": list(self.repositories)}
 
-    def is_empty(self) -> bool:
-        return not self.world and not self.repositories
+    def is_default(self) -> bool:
+        return not self.world and tuple(self.repositories) == DEFAULT_REPOSITORIES
 
     def dependencies(self) -> list[Dependency]:
         return [world_dependency(item) for item in self.world]
 
     def copy(self) -> "PackageSettings":
         return PackageSettings(list(self.world), list(self.repositories))
+
+
+def check_repository(name: str) -> str:
+    if name.startswith("alpine:"):
+        if name.split(":", 1)[1] not in ALPINE_SECTIONS:
+            raise StudioError(f"unknown repository {name!r}: the release's own are "
+                              + ", ".join(DEFAULT_REPOSITORIES))
+    elif not name.startswith(("file://", "http://", "https://")):
+        raise StudioError(f"repository {name!r}: give a file://, http:// or https:// URL (the folder holding "
+                          "x86/APKINDEX.tar.gz), or alpine:main / alpine:community")
+    return name
+
+
+def resolve_repositories(names: list[str], alpine_version: str, mirror: str) -> list[Repository]:
+    """Where each repository is today: alpine:SECTION on `mirror` for the base's release."""
+    branch = ".".join(alpine_version.split(".")[:2])
+    return [Repository(n, f"{mirror.rstrip('/')}/v{branch}/{n.split(':', 1)[1]}" if n.startswith("alpine:") else n)
+            for n in names]
 
 
 def world_dependency(item: str) -> Dependency:
@@ -97,10 +104,3 @@ def remove_from_world(world: list[str], names: list[str]) -> list[str]:
         raise StudioError(f"not in the package list: {', '.join(missing)} "
                           f"(it holds: {', '.join(world) or 'nothing'}); see `studio packages list`")
     return [w for w in world if world_dependency(w).name not in names]
-
-
-def default_repositories(alpine_version: str, mirror: str) -> list[Repository]:
-    """The base release's own repositories on `mirror` (e.g. v3.19/main and v3.19/community)."""
-    branch = ".".join(alpine_version.split(".")[:2])
-    return [Repository(f"alpine/{section}", f"{mirror.rstrip('/')}/v{branch}/{section}")
-            for section in ALPINE_SECTIONS]

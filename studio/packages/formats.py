@@ -212,29 +212,26 @@ class GunzipReader:
 
     def _fill(self, want: int) -> None:
         while len(self._buffer) < want and not self._finished:
-            if self._decompressor.eof:
-                unused = self._decompressor.unused_data
-                self._raw.unread(unused)
+            decompressor = self._decompressor
+            if decompressor.eof:
+                self._raw.unread(decompressor.unused_data)
                 if self._raw.at_end():
                     self._finished = True
                     return
-                self._decompressor = zlib.decompressobj(31)
-            if self._decompressor.unconsumed_tail:
-                data = self._decompressor.unconsumed_tail
-                fresh = b""
-            else:
-                fresh = data = self._raw.read(CHUNK)
-                if not data:
-                    raise TruncatedError(
-                        f"{self._raw.what}: the file ends inside its {self._part} (a cut-short download?)"
-                    )
+                decompressor = self._decompressor = zlib.decompressobj(31)
+            data = decompressor.unconsumed_tail or self._raw.read(CHUNK)
+            if not data:
+                raise TruncatedError(f"{self._raw.what}: the file ends inside its {self._part} (a cut-short download?)")
             try:
-                self._buffer += self._decompressor.decompress(data, max(want - len(self._buffer), CHUNK))
+                self._buffer += decompressor.decompress(data, max(want - len(self._buffer), CHUNK))
             except zlib.error as exc:
                 raise ApkFormatError(f"{self._raw.what}: its {self._part} is not valid gzip ({exc})") from None
-            if fresh and self._on_raw is not None:
-                unused = self._decompressor.unused_data if self._decompressor.eof else b""
-                self._on_raw(fresh[: len(fresh) - len(unused)] if unused else fresh)
+            if self._on_raw is not None:
+                # Report exactly the bytes this member consumed: a tail left for later, or what lies
+                # past the member's end, is reported when it is consumed.
+                left = len(decompressor.unconsumed_tail) + (len(decompressor.unused_data) if decompressor.eof else 0)
+                if len(data) > left:
+                    self._on_raw(data[: len(data) - left])
 
     def read(self, size: int) -> bytes:
         self._fill(size)
@@ -346,14 +343,13 @@ class TarReader:
     gives the next member; its content is read with `read_content` (whatever is left unread is
     skipped by the next `next()`)."""
 
-    def __init__(self, stream, *, what: str, part: str = "tar archive", end_blocks_required: bool = False):
+    def __init__(self, stream, *, what: str, part: str = "tar archive"):
         self._stream = stream
         self.what = what
         self.part = part
         self._left = 0  # content bytes of the current member not yet read
         self._pad = 0
         self._done = False
-        self._end_blocks_required = end_blocks_required
         self.saw_end = False
 
     def _read_exact(self, size: int) -> bytes:
@@ -397,8 +393,6 @@ class TarReader:
         while True:
             block = self._block_or_end()
             if block is None:
-                if self._end_blocks_required:
-                    raise TruncatedError(f"{self.what}: its {self.part} has no end (a cut-short download?)")
                 self._done = True
                 return None
             if block[0] == 0:

@@ -85,6 +85,9 @@ class Catalog:
             self._add(pkg)
         for name in list(self.providers):
             self.discovery(name)
+        for mentioned in (self.rdepends, self.rinstall_if):
+            for name in mentioned:
+                self.discovery(name)
 
     def _repo_bit(self, url: str) -> int:
         index = self._repo_index.get(url)
@@ -349,8 +352,8 @@ class _Name:
     def __init__(self, name: str):
         self.name = name
         self.providers: list[tuple[_Pkg, str | None]] = []
-        self.rdepends: list[_Name] = []
-        self.rinstall_if: list[_Name] = []
+        self.rdepends: tuple[str, ...] = ()  # names (states are made only when needed)
+        self.rinstall_if: tuple[str, ...] = ()  # names (states are made only when needed)
         self.priority = 0
         self.seen = self.locked = False
         self.chosen_pkg: _Pkg | None = None
@@ -457,6 +460,9 @@ def _dep_analyze(dep: _Dep, pkg: _Pkg) -> int:
 # The solver (solver.c, function by function)
 
 
+_NO_DISCOVERY: tuple[tuple[str, ...], tuple[str, ...], bool, bool] = ((), (), True, False)
+
+
 class _MergedLinks:
     """Two name -> names maps read as one (the catalog's and the extra installed packages')."""
 
@@ -473,6 +479,7 @@ class _Solver:
         self.catalog = catalog
         self.seen: set[str] = set()
         self.order: dict[str, int] = {}
+        self.pending_reevaluate_deps: set[str] = set()
         self.extra_discovery: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, bool]] = {}
         self.names: dict[str, _Name] = {}
         self.pkgs: dict[int, _Pkg] = {}
@@ -528,6 +535,8 @@ class _Solver:
             state = self.names[name] = _Name(name)
             state.providers = None  # type: ignore[assignment]
             self._mark_seen(state)
+            if name in self.pending_reevaluate_deps:
+                state.reevaluate_deps = True
         return state
 
     def _mark_seen(self, state: _Name) -> None:
@@ -551,8 +560,8 @@ class _Solver:
             rdepends = {**rdepends, **self.extra_rdepends.get(name, {})}
             rinstall_if = {**rinstall_if, **self.extra_rinstall_if.get(name, {})}
         state.providers = [(self._pkg(index), version) for index, version in entries]
-        state.rdepends = [self.name(n) for n in rdepends]
-        state.rinstall_if = [self.name(n) for n in rinstall_if]
+        state.rdepends = tuple(rdepends)
+        state.rinstall_if = tuple(rinstall_if)
         num_virtual = sum(1 for p, _ in state.providers if p.name is not state)
         if num_virtual == 0:
             state.priority = 0
@@ -632,18 +641,58 @@ class _Solver:
         return None
 
     def reevaluate_reverse_deps(self, name: _Name) -> None:
-        for name0 in self.complete(name).rdepends:
-            if not name0.seen:
+        seen = self.seen
+        names = self.names
+        for other in self.complete(name).rdepends:
+            if other not in seen:
+                continue
+            name0 = names.get(other)
+            if name0 is None:
+                # No state yet: it has no requirers, so apk would only flag it. Keep the flag.
+                self.pending_reevaluate_deps.add(other)
                 continue
             name0.reevaluate_deps = True
             self.queue_dirty(name0)
 
     def reevaluate_reverse_installif(self, name: _Name) -> None:
-        for name0 in self.complete(name).rinstall_if:
-            if not name0.seen or name0.no_iif:
+        seen, names = self.seen, self.names
+        for other in self.complete(name).rinstall_if:
+            if other not in seen:
+                continue
+            name0 = names.get(other)
+            if name0 is None:
+                if not self._install_if_may_change(other):
+                    continue  # reconsidering it would change nothing: spare making its state
+                name0 = self.name(other)
+            if name0.no_iif:
                 continue
             name0.reevaluate_iif = True
             self.queue_dirty(name0)
+
+    def _install_if_may_change(self, name: str) -> bool:
+        """Whether reconsidering a name nothing requires yet could change any of its packages'
+        install_if state: reconsider_name walks each package's conditions in order and stops,
+        changing nothing, at the first whose name is still undecided (unless it is a `!`)."""
+        names, pkgs = self.names, self.pkgs
+        entries = self.catalog.providers.get(name, [])
+        if self.extra:
+            entries = entries + self.extra_providers.get(name, [])
+        for index, _ in entries:
+            state = pkgs.get(index)
+            if state is not None and (not state.selectable or state.iif_triggered or state.iif_failed):
+                continue
+            pkg = state.pkg if state is not None else self._package(index)[0]
+            for dep in pkg.install_if:
+                dep_state = names.get(dep.name)
+                if dep_state is None or not dep_state.locked:
+                    if dep.conflict:
+                        return True
+                    break
+                return True  # decided: it either meets the condition or fails it
+            else:
+                if pkg.install_if:
+                    return True
+        return False
 
     def reevaluate_reverse_installif_pkg(self, pkg: _Pkg) -> None:
         self.reevaluate_reverse_installif(pkg.name)
@@ -680,6 +729,9 @@ class _Solver:
             )
         return found
 
+    def _discovery_or_none(self, name: str):
+        return self.discovery(name)
+
     def discover(self, root: str) -> None:
         """apk's discovery walk from a world name: marks every name apk could come to consider
         (`seen`) and numbers names in the order the walk finishes them (`order`), which decides
@@ -689,14 +741,14 @@ class _Solver:
             return
         seen.add(root)
         order = self.order
-        discovery = self.discovery
-        stack = [(root, iter(discovery(root)[0]), True)]
+        discovery = self.catalog._discovery.get if not self.extra else self._discovery_or_none
+        stack = [(root, iter((discovery(root) or _NO_DISCOVERY)[0]), True)]
         while stack:
             name, children, before = stack[-1]
             for child in children:
                 if child not in seen:
                     seen.add(child)
-                    stack.append((child, iter(discovery(child)[0]), True))
+                    stack.append((child, iter((discovery(child) or _NO_DISCOVERY)[0]), True))
                     break
             else:
                 if before:
@@ -704,9 +756,9 @@ class _Solver:
                     # (apk 3 also decides the names given on the command line last; apk 2.14.4
                     # agrees with us more often without that rule.)
                     self.order_counter += 1
-                    real = discovery(name)[3]
-                    order[name] = (1 << 31) | (1 << 30 if real else 0) | self.order_counter
-                    stack[-1] = (name, iter(discovery(name)[1]), False)
+                    found = discovery(name) or _NO_DISCOVERY
+                    order[name] = (1 << 31) | (1 << 30 if found[3] else 0) | self.order_counter
+                    stack[-1] = (name, iter(found[1]), False)
                 else:
                     stack.pop()
 
@@ -858,7 +910,15 @@ class _Solver:
             for provided, _, _ in pkg.provides:
                 provided.has_virtual_provides = False
 
-        name.reverse_deps_done = all(not (n.seen and not n.locked) for n in name.rdepends)
+        seen, names = self.seen, self.names
+        for other in name.rdepends:
+            if other in seen:
+                name0 = names.get(other)
+                if name0 is None or not name0.locked:
+                    name.reverse_deps_done = False
+                    break
+        else:
+            name.reverse_deps_done = True
         self.queue_unresolved(name, reevaluate)
 
     def compare_providers(self, a: tuple[_Pkg | None, str | None], b: tuple[_Pkg | None, str | None]) -> int:
@@ -1059,13 +1119,16 @@ class _Solver:
                 return
 
     def cset_check_by_reverse_iif(self, pkg: _Pkg | None, check) -> None:
+        """Run `check` on the names whose install_if mention pkg's names (those without a state
+        were never chosen nor installed: the checks would do nothing with them)."""
         if pkg is None:
             return
-        for name in self.complete(pkg.name).rinstall_if:
-            check(name)
-        for provided, _, _ in pkg.provides:
-            for name in self.complete(provided).rinstall_if:
-                check(name)
+        names = self.names
+        for name in [pkg.name] + [p for p, _, _ in pkg.provides]:
+            for other in self.complete(name).rinstall_if:
+                state = names.get(other)
+                if state is not None:
+                    check(state)
 
     def cset_gen_name_preprocess(self, name: _Name) -> None:
         if name.changeset_processed:
@@ -1147,8 +1210,8 @@ class _Solver:
         """apk_pkg_foreach_reverse_dependency: (package, its dependency) pairs that `match` pkg."""
         found: list[tuple[_Pkg, _Dep]] = []
         for name in [pkg.name] + [p for p, _, _ in pkg.provides]:
-            for name0 in self.complete(name).rdepends:
-                for pkg0, _ in self.complete(name0).providers:
+            for other in self.complete(name).rdepends:
+                for pkg0, _ in self.complete(self.name(other)).providers:
                     if installed_only and not pkg0.installed:
                         continue
                     if marked_only and not pkg0.marked:
@@ -1213,8 +1276,8 @@ class _Report:
             self.lines.append(f"  {name.name} (no such package):")
         required: list[tuple[_Pkg | None, _Dep]] = [(None, d) for d in solver.world if d.name is name and not d.conflict]
         seen: set[int] = set()
-        for name0 in name.rdepends:
-            for pkg0, _ in solver.complete(name0).providers:
+        for other in name.rdepends:
+            for pkg0, _ in solver.complete(solver.name(other)).providers:
                 if not pkg0.marked or pkg0.index in seen:
                     continue
                 seen.add(pkg0.index)
