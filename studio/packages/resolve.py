@@ -688,10 +688,11 @@ class _Solver:
                     if dep.conflict:
                         return True
                     break
-                return True  # decided: it either meets the condition or fails it
+                if not _dep_provided(_Dep(dep_state, dep), dep_state.chosen_pkg, dep_state.chosen_ver):
+                    return True  # it fails now
             else:
                 if pkg.install_if:
-                    return True
+                    return True  # all its conditions are met now
         return False
 
     def reevaluate_reverse_installif_pkg(self, pkg: _Pkg) -> None:
