@@ -35,9 +35,12 @@ def open_session(prompt: str = DEFAULT_PROMPT, timeout: float = 30.0):
 
     application(headless=True)
     session = BootSession(prompt=prompt)
+    from PySide6.QtCore import Qt
+
     view = QWebEngineView()
     view.setPage(session.page)
     view.resize(1000, 700)
+    view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)  # rendered, never on the user's screen
     view.show()
     failure: list[str] = []
     session.failed.connect(failure.append)

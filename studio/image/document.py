@@ -20,7 +20,7 @@ from pathlib import Path
 
 from studio.fsutil import CHUNK, atomic_write
 from studio.image import save as saving
-from studio.image.entry import FILE, Entry
+from studio.image.entry import DIR, FILE, Entry, ancestors
 from studio.image.lock import ProjectLock
 from studio.image.project import Manifest, Project
 from studio.image.state import Change, ImageState
@@ -199,6 +199,41 @@ class ImageDocument:
 
     def discard_autosave(self) -> None:
         self.autosave_path.unlink(missing_ok=True)
+
+    # -- the layers below the overlay -----------------------------------------------------
+    def rebase(self, progress=None, cancelled=None) -> int:
+        """The project's packages changed (its lock file): put the new package layer under the
+        image. Paths the user did not edit follow it; the user's edits stay on top. What is saved
+        follows the same way (the overlay on disk did not change). Returns how many paths moved."""
+        new = self.project.lower(self.index, progress, cancelled)
+        old = self.lower
+        moved: dict[str, Entry | None] = {}
+        for path in old.keys() | new.keys():
+            before, after = old.get(path), new.get(path)
+            if before == after:
+                continue
+            if self.saved.get(path) == before:
+                if after is None:
+                    self.saved.pop(path, None)
+                else:
+                    self.saved[path] = after
+            if self.state.entries.get(path) == before and not self._deleted_by_user(path):
+                moved[path] = after
+        # A folder that goes takes with it what the user had not edited below it; what the user
+        # put there stays, with its folder.
+        after = {**self.state.entries, **{p: e for p, e in moved.items() if e is not None}}
+        for path in [p for p, e in moved.items() if e is None]:
+            after.pop(path, None)
+        for path in list(after):
+            for folder in ancestors(path):
+                if folder not in after:
+                    after[folder] = moved[folder] = new.get(folder) or Entry(folder, DIR, 0o755)
+        self.lower = new
+        self.state.rebase(new, moved)
+        return len(moved)
+
+    def _deleted_by_user(self, path: str) -> bool:
+        return path in self.project.meta.deleted
 
     # -- changes made on disk -----------------------------------------------------------
     def disk_change(self) -> Change | None:

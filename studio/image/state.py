@@ -197,6 +197,31 @@ class ImageState:
                 for o in observers:
                     o.rows_inserted()
 
+    def rebase(self, base: dict[str, Entry], entries: dict[str, Entry | None]) -> None:
+        """The layers below the user's edits changed (packages added or removed): take `base`,
+        and the new `entries` (None: gone) for the paths that followed it. Observers reset."""
+        for o in self.observers:
+            o.change_started()
+            o.about_to_reset()
+        try:
+            self.base = base
+            self._base_children = {}
+            for path in base:
+                if path != "/":
+                    self._base_children.setdefault(parent(path), []).append(_name(path))
+            for names in self._base_children.values():
+                names.sort()
+            for path, entry in entries.items():
+                if entry is None:
+                    self.entries.pop(path, None)
+                else:
+                    self.entries[path] = entry
+            self._rebuild_rows()
+        finally:
+            for o in self.observers:
+                o.reset()
+                o.change_finished()
+
     def _rebuild_rows(self) -> None:
         rows: dict[str, set[str]] = {p: set() for p, e in self.entries.items() if e.kind == DIR}
         for path in self.entries:

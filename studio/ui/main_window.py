@@ -26,6 +26,7 @@ from studio.ui.compile_panel import CompilePanel
 from studio.ui.editor_tabs import IMAGE, SOURCES, EditorTabs
 from studio.ui.machine_controller import MachineController
 from studio.ui.machine_files import MachineFiles
+from studio.ui.packages_panel import PackagesPanel
 from studio.ui.problems_panel import ProblemsPanel
 from studio.ui.project_controller import ProjectController
 from studio.ui.text_editor import FileEditor
@@ -61,7 +62,11 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock("Problems", "problems-dock", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.problems_dock.setWidget(self.problems)
         self.programs_dock = self._dock("Programs", "programs-dock", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.packages_dock = self._dock("Packages", "packages-dock", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.packages_panel: PackagesPanel | None = None
         self.tabifyDockWidget(self.problems_dock, self.programs_dock)
+        self.tabifyDockWidget(self.programs_dock, self.packages_dock)
+        self.packages_dock.visibilityChanged.connect(self._packages_shown)
         self.problems_dock.raise_()
 
         self._make_actions()
@@ -205,7 +210,7 @@ class MainWindow(QMainWindow):
         machine_menu.addAction(self.pull_action)
         machine_menu.addAction(snapshots_action)
         view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.tree_dock, self.problems_dock, self.programs_dock):
+        for dock in (self.tree_dock, self.problems_dock, self.programs_dock, self.packages_dock):
             view_menu.addAction(dock.toggleViewAction())
         self._update_actions()
 
@@ -239,6 +244,10 @@ class MainWindow(QMainWindow):
         scroller.setWidgetResizable(True)
         scroller.setWidget(self.compile_panel)
         self.programs_dock.setWidget(scroller)
+        self.packages_panel = PackagesPanel(editor, self)
+        self.packages_panel.message.connect(self._show_message)
+        self.packages_dock.setWidget(self.packages_panel)
+        self._packages_loaded = False
         self.machine_files.editor = editor
         self.machine.set_project(project, editor)
         self.problems.set_editor(editor)
@@ -255,8 +264,17 @@ class MainWindow(QMainWindow):
             self.programs_dock.setWidget(QWidget())
             self.compile_panel = None
         self.tree_panel = None
+        if self.packages_panel is not None:
+            self.packages_dock.setWidget(QWidget())
+            self.packages_panel = None
         self.machine_files.editor = None
         self.problems.set_editor(None)
+
+    def _packages_shown(self, visible: bool) -> None:
+        """The repositories' indexes are read the first time the Packages panel shows."""
+        if visible and self.packages_panel is not None and not self._packages_loaded:
+            self._packages_loaded = True
+            self.packages_panel.load_indexes()
 
     def _open_dialog(self) -> None:
         directory = QFileDialog.getExistingDirectory(self, "Open Project")

@@ -214,17 +214,21 @@ class ImageTreeModel(QAbstractItemModel):
         return None
 
     def status(self, path: str) -> str:
+        """The state's status, except that a file a package owns (the base's or one the project
+        installed) whose content is not what the package shipped, in the layers or through the
+        user's overlay, is "modified vs package"."""
         status = self.state.status(path)
-        if status != BASE:
+        if status not in (BASE, MODIFIED):
             return status
         owned = self._packages().get(path)
         entry = self.state.entry(path)
         if owned is None or owned.sha1 is None or entry is None or entry.kind != FILE:
             return status
-        sha1 = self._sha1.get(entry.sha256)
+        key = entry.sha256 or (entry.source, entry.stamp)
+        sha1 = self._sha1.get(key)
         if sha1 is None:
-            sha1 = self._sha1[entry.sha256] = apkdb.apk_sha1(self.read(path))
-        return MODIFIED_VS_PACKAGE if sha1 != owned.sha1 else BASE
+            sha1 = self._sha1[key] = apkdb.apk_sha1(self.read(path))
+        return MODIFIED_VS_PACKAGE if sha1 != owned.sha1 else status
 
     # Owner names and package owners come from files in the image; re-read when those change.
     def _file_cached(self, path: str, parse: Callable[[str], dict]) -> dict:

@@ -1,0 +1,103 @@
+"""The Packages panel: searching while typing, details, Add and Remove shown first and undoable,
+Check for Updates, and the tree showing package-owned files (and an edit of one as "modified vs
+package")."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from apkrepo import build_repository
+from studio.boot.qtapp import wait_for
+from studio.image import edits
+from studio.image.project import Project
+from studio.ui import main_window as main_window_module
+from studio.ui.main_window import MainWindow
+from studio.ui.tree_model import MODIFIED_VS_PACKAGE, PACKAGE, STATUS
+from test_packages_project import with_repository
+
+
+@pytest.fixture(scope="module")
+def repository(tmp_path_factory):
+    return build_repository(tmp_path_factory.mktemp("guirepo"))
+
+
+@pytest.fixture
+def window(qtbot, new_project, repository, monkeypatch):
+    project = with_repository(new_project("packaged"), repository)
+    win = MainWindow(Project.open(project.root))
+    qtbot.addWidget(win)
+    win.resize(1300, 900)
+    win.show()
+    monkeypatch.setattr(main_window_module.QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Discard)
+    win.packages_dock.raise_()
+    yield win
+    win.close()
+
+
+def cell(win, path, column):
+    model = win.editor.model
+    return model.index_of(path).siblingAtColumn(column).data()
+
+
+def test_search_add_undo_redo_and_updates(window):
+    panel = window.packages_panel
+    assert wait_for(lambda: panel.index is not None, 30), panel.status.text()
+    panel.search_box.setText("greet")
+    assert wait_for(lambda: [p.name for p in panel.results.rows][:1] == ["greet"], 5)
+    assert panel.select("greet")
+    assert "so:libgreet.so.1" in panel.details.toPlainText()
+    shown = []
+    panel.confirm = lambda label, change: shown.append(change.summary()) or True
+    task = panel.add(["greet"])
+    assert wait_for(lambda: window.editor.state.entry("/usr/bin/greet") is not None, 60), panel.status.text()
+    assert "add      greet 2.0-r0" in shown[0] and "libgreet" in shown[0]
+    assert task is not None
+    window.tree_panel.select("/usr/bin/greet")
+    assert cell(window, "/usr/bin/greet", PACKAGE) == "greet"
+    assert cell(window, "/usr/bin/greet", STATUS) == "base"
+    assert "greet" in panel.world_label.text()
+    assert not window.isWindowModified()  # written to the project at once, like a program
+
+    window.undo_action.trigger()
+    assert window.editor.state.entry("/usr/bin/greet") is None
+    assert Project.open(window.project.root).packages.world == []
+    window.redo_action.trigger()
+    assert window.editor.state.entry("/usr/bin/greet") is not None
+
+    # A user's edit of a package file shows against the package.
+    source, size, sha = window.editor.doc.store_bytes(b"#!/bin/sh\necho mine\n")
+    window.editor.perform(edits.set_content(window.editor.state, "/etc/greet/greet.conf", source, size, sha))
+    window.tree_panel.select("/etc/greet/greet.conf")
+    assert cell(window, "/etc/greet/greet.conf", STATUS) == MODIFIED_VS_PACKAGE
+
+    shown.clear()
+    panel.check_updates()
+    assert wait_for(lambda: "Nothing to change" in panel.status.text(), 30), panel.status.text()
+    assert not shown
+
+
+def test_a_conflicting_add_is_refused_with_its_reason(window, monkeypatch):
+    panel = window.packages_panel
+    panel.confirm = lambda label, change: True
+    panel.add(["greet"])
+    assert wait_for(lambda: window.editor.state.entry("/usr/bin/greet") is not None, 60)
+    reports = []
+    monkeypatch.setattr(QMessageBox, "open", lambda box: reports.append(box.text()))
+    panel.add(["greet-classic"])
+    assert wait_for(lambda: bool(reports), 30)
+    assert "Nothing was changed" in reports[0] and "greet-classic" in reports[0]
+    assert window.editor.state.entry("/usr/bin/greet").size > 0
+
+
+@pytest.mark.boot
+def test_install_scripts_run_from_the_panel(window):
+    panel = window.packages_panel
+    panel.confirm = lambda label, change: True
+    panel.add(["daemon"])
+    assert wait_for(lambda: window.editor.state.entry("/var/lib/daemond/installed") is not None, 120), \
+        panel.status.text()
+    passwd = window.editor.doc.read_bytes("/etc/passwd").decode()
+    assert "daemond:x:" in passwd
+    assert cell(window, "/usr/sbin/daemond", PACKAGE) == "daemon"
