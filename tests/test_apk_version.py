@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import subprocess
 import tarfile
-from pathlib import Path
 
 import pytest
 

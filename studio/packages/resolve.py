@@ -661,7 +661,7 @@ class _Solver:
                 continue
             name0 = names.get(other)
             if name0 is None:
-                if not self._install_if_may_change(other):
+                if other not in self.pending_reevaluate_deps and not self._install_if_may_change(other):
                     continue  # reconsidering it would change nothing: spare making its state
                 name0 = self.name(other)
             if name0.no_iif:
@@ -679,8 +679,11 @@ class _Solver:
             entries = entries + self.extra_providers.get(name, [])
         for index, _ in entries:
             state = pkgs.get(index)
-            if state is not None and (not state.selectable or state.iif_triggered or state.iif_failed):
-                continue
+            if state is not None:
+                if state.iif_triggered and state.selectable:
+                    return True  # triggered through another of its names: this one gets queued
+                if not state.selectable or state.iif_failed:
+                    continue
             pkg = state.pkg if state is not None else self._package(index)[0]
             for dep in pkg.install_if:
                 dep_state = names.get(dep.name)
