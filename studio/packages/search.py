@@ -38,8 +38,8 @@ class SearchIndex:
         words = text.lower().split()
         if not words:
             return self.packages[:limit] if limit else list(self.packages)
-        first = words[0]
-        ranked: list[tuple[int, int]] = []
+        first, rest = words[0], words[1:]
+        buckets: tuple[list[int], ...] = ([], [], [], [])  # exact, prefix, in the name, in the description
         names, descriptions = self._names, self._descriptions
         for i, name in enumerate(names):
             if first in name:
@@ -48,12 +48,11 @@ class SearchIndex:
                 rank = 3
             else:
                 continue
-            if len(words) > 1 and not all(w in name or w in descriptions[i] for w in words[1:]):
+            if rest and not all(w in name or w in descriptions[i] for w in rest):
                 continue
-            ranked.append((rank, i))
-        ranked.sort()
-        chosen = ranked[:limit] if limit else ranked
-        return [self.packages[i] for _, i in chosen]
+            buckets[rank].append(i)
+        chosen = [i for bucket in buckets for i in bucket]  # names are sorted: each bucket is too
+        return [self.packages[i] for i in (chosen[:limit] if limit else chosen)]
 
 
 def search(packages: list[Package], text: str) -> list[Package]:
