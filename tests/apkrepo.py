@@ -270,8 +270,9 @@ def raw_member(name: str, kind: str = "file", data: bytes = b"", *, target: str 
 
 
 def build_raw_apk(out: Path, key: SigningKey, name: str, members: list[tuple[TarEntry, bytes, list[bytes]]],
-                  *, version: str = "1.0-r0") -> Path:
-    """A signed package whose data tar holds `members` verbatim (names not checked)."""
+                  *, version: str = "1.0-r0", data_members: int = 1) -> Path:
+    """A signed package whose data tar holds `members` verbatim (names not checked), compressed
+    as `data_members` gzip members."""
     tar = bytearray()
     gnu_size = 0
     for entry, data, extra in members:
@@ -279,7 +280,8 @@ def build_raw_apk(out: Path, key: SigningKey, name: str, members: list[tuple[Tar
         tar += header + data + padding(len(data))
         gnu_size += gnu_header + len(data) + len(padding(len(data)))
     tar += gnu_end_of_archive(gnu_size)
-    data_gz = gzip_member(bytes(tar))
+    step = -(-len(tar) // data_members)
+    data_gz = b"".join(gzip_member(bytes(tar[i:i + step])) for i in range(0, len(tar), step))
     spec = PackageSpec(name, version, arch=ARCH, builddate=BUILD_TIME, description="hostile", license="MIT")
     info = _pkginfo(spec, 1, hashlib.sha256(data_gz).hexdigest())
     control_gz = gzip_member(control_tar(spec, info))
@@ -302,6 +304,8 @@ HOSTILE_MEMBERS = {
                          "earlier in the package"),
     "below-symlink": ([raw_member("usr", "dir"), raw_member("usr/lib", "symlink", target="/etc"),
                        raw_member("usr/lib/passwd", data=b"root::0:0::/:/bin/sh\n")], "below the symbolic link"),
+    "control-character": ([raw_member("etc", "dir"), raw_member("etc/evil\nR:passwd", data=b"x")],
+                          "contains a control character"),
     "bad-file-checksum": ([raw_member("usr", "dir"), (raw_member("usr/f", data=b"good")[0], b"evil",
                                                       raw_member("usr/f", data=b"good")[2])],
                           "does not match its checksum"),

@@ -423,6 +423,17 @@ def test_hostile_members_are_refused(repo, tmp_path, kind):
     assert isinstance(error.value, expected)
 
 
+def test_data_stream_of_several_gzip_members(repo, tmp_path, oracle):
+    """apk 2.14 reads on across gzip members in the data stream (warning that apk 3 will not);
+    the datahash covers them all."""
+    members = [apkrepo.raw_member("usr", "dir"), apkrepo.raw_member("usr/f", data=apkrepo.incompressible(200_000))]
+    path = apkrepo.build_raw_apk(tmp_path / "parts-1.0-r0.apk", repo.key, "parts", members, data_members=3)
+    contents = {m.path: m.read() for m in open_apk(path, repo.trusted()).members()}
+    assert contents["usr/f"] == apkrepo.incompressible(200_000)
+    result = oracle.run("verify", "--keys-dir", str(repo.keys_dir), str(path))
+    assert result.returncode == 0 and "OK" in result.stdout
+
+
 def test_control_stream_may_only_hold_metadata(repo, tmp_path):
     spec = PackageSpec("sneaky", "1-r0")
     info = parse_pkginfo("pkgname = sneaky\npkgver = 1-r0\ndatahash = " + "0" * 64 + "\n")

@@ -375,6 +375,9 @@ def _clean_path(name: str, what: str, *, context: str) -> str | None:
     if name.startswith("/"):
         raise UnsafeMemberError(f"{what}: {context} {name!r} is an absolute path; refused (a package may only "
                                 "name paths relative to the root)")
+    if any(ord(c) < 0x20 or c == "\x7f" for c in name):
+        raise UnsafeMemberError(f"{what}: {context} {name!r} contains a control character; refused (apk ignores "
+                                "such files; a newline would corrupt the installed database)")
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise UnsafeMemberError(f"{what}: {context} {name!r} contains '..'; refused (it could land outside the root)")

@@ -228,8 +228,9 @@ class GunzipReader:
                 raise ApkFormatError(f"{self._raw.what}: its {self._part} is not valid gzip ({exc})") from None
             if self._on_raw is not None:
                 # Report exactly the bytes this member consumed: a tail left for later, or what lies
-                # past the member's end, is reported when it is consumed.
-                left = len(decompressor.unconsumed_tail) + (len(decompressor.unused_data) if decompressor.eof else 0)
+                # past the member's end, is reported when it is consumed. (At the end of a member
+                # zlib leaves the rest in unused_data; unconsumed_tail may still hold a stale copy.)
+                left = len(decompressor.unused_data) if decompressor.eof else len(decompressor.unconsumed_tail)
                 if len(data) > left:
                     self._on_raw(data[: len(data) - left])
 
