@@ -210,3 +210,55 @@ def test_the_guest_knows_the_packages(new_project, repository):
     assert "usr/share/chain/a.txt" in out
     assert "hello from greet" in out
     assert "del=0" in out and "e=1" in out
+
+
+def test_build_installs_what_the_lock_names_on_a_machine_without_the_caches(new_project, repository):
+    import json
+
+    from studio.image import project_packages
+    from studio.packages.fetch import cache_root
+
+    project = with_repository(new_project("rebuilt"), repository)
+    assert run_studio("packages", "add", str(project.root), "chain-a").returncode == 0
+    # Another machine: no unpacked packages, no downloaded ones; the repository serves them again.
+    shutil.rmtree(cache_root(), ignore_errors=True)
+    project_packages._layers.clear()
+    built = run_studio("build", str(project.root))
+    assert built.returncode == 0, built.stderr
+    fs = json.loads((project.root / ".build" / "fs.json").read_text())
+    usr = next(n for n in fs["fsroot"] if n[0] == "usr")
+    share = next(n for n in usr[6] if n[0] == "share")
+    assert "chain" in [n[0] for n in share[6]]
+    lock = lock_of(project)
+    assert any(p.name.startswith("chain-a-1.0-r0.") for p in (cache_root() / "apks").iterdir())
+    assert all(len(p["datahash"]) == 64 for p in lock["package"])
+
+
+def test_an_http_repository_and_a_cut_short_download(new_project, repository, tmp_path, no_cached_packages):
+    import functools
+    import http.server
+    import threading
+
+    repo = repository.copy(tmp_path / "served")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(repo.root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        project = new_project("over-http")
+        key = next(repo.keys_dir.glob("*.pub"))
+        assert run_studio("packages", "repo", "add", str(project.root), url, "--key", str(key)).returncode == 0
+        for name in ("alpine:main", "alpine:community"):
+            run_studio("packages", "repo", "remove", str(project.root), name)
+        chain_c = repo.path_of("chain-c")
+        good = chain_c.read_bytes()
+        chain_c.write_bytes(good[: len(good) // 2])  # the server sends half of it
+        cut = run_studio("packages", "add", str(project.root), "chain-a")
+        assert cut.returncode != 0 and "chain-c" in cut.stderr and "Traceback" not in cut.stderr, cut.stderr
+        assert not (project.root / "packages.lock").exists()
+        chain_c.write_bytes(good)
+        ok = run_studio("packages", "add", str(project.root), "chain-a")
+        assert ok.returncode == 0, ok.stderr
+        assert image(project).read_bytes("/usr/share/chain/c.txt") == b"c\n"
+    finally:
+        server.shutdown()

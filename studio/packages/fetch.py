@@ -30,6 +30,7 @@ from typing import Callable
 from studio import paths
 from studio.errors import StudioError
 from studio.packages.apkfile import ApkFile, open_apk
+from studio.packages.formats import SignatureError
 from studio.packages.config import Repository
 from studio.packages.index import read_apkindex
 from studio.packages.keys import TrustedKeys
@@ -210,17 +211,21 @@ def fetch_packages(wanted: list[Wanted], progress: Progress | None = None, cance
     def one(item: Wanted) -> tuple[str, ApkFile]:
         target = cached_package(item.name, item.version, item.checksum)
         what = f"package {item.name}-{item.version}"
-        if not target.exists():
-            staging = target.with_name(target.name + f".{threading.get_ident()}.part")
+        if target.exists():
             try:
-                download(item.url, staging, lambda n: grew(item.name, n), is_cancelled)
-                _verify(staging, item, what).verify()  # all of it, before it is kept
-                os.replace(staging, target)
-            finally:
-                staging.unlink(missing_ok=True)
-        else:
-            grew(item.name, item.size)
-        # Kept packages verified whole once; reading one again (extraction) checks its data again.
+                grew(item.name, item.size)
+                # Verified whole when it was kept; reading it again (extraction) checks its data again.
+                return item.name, _verify(target, item, what)
+            except SignatureError:
+                pass  # the same package signed by a key this project does not trust: fetch its own copy
+        staging = target.with_name(target.name + f".{threading.get_ident()}.part")
+        try:
+            download(item.url, staging, lambda n: grew(item.name, n), is_cancelled)
+            apk = _verify(staging, item, what)
+            apk.verify()  # all of it, before it is kept
+            os.replace(staging, target)
+        finally:
+            staging.unlink(missing_ok=True)
         return item.name, _verify(target, item, what)
 
     opened: dict[str, ApkFile] = {}
