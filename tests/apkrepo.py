@@ -28,7 +28,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studio.packages.apkfile import BuiltApk, FileSpec, PackageSpec, build_apk, control_tar, open_apk, _pkginfo
+from studio.packages.apkfile import BuiltApk, FileSpec, PackageSpec, build_apk, control_tar, make_pkginfo, open_apk
 from studio.packages.formats import (
     CHECKSUM_PAX_KEY,
     RawReader,
@@ -283,7 +283,7 @@ def build_raw_apk(out: Path, key: SigningKey, name: str, members: list[tuple[Tar
     step = -(-len(tar) // data_members)
     data_gz = b"".join(gzip_member(bytes(tar[i:i + step])) for i in range(0, len(tar), step))
     spec = PackageSpec(name, version, arch=ARCH, builddate=BUILD_TIME, description="hostile", license="MIT")
-    info = _pkginfo(spec, 1, hashlib.sha256(data_gz).hexdigest())
+    info = make_pkginfo(spec, 1, hashlib.sha256(data_gz).hexdigest())
     control_gz = gzip_member(control_tar(spec, info))
     signature = make_signature_segment(key.sign(control_gz), mtime=BUILD_TIME)
     out = Path(out)

@@ -23,7 +23,16 @@ import pytest
 import apkrepo
 from studio.errors import StudioError
 from studio.packages import formats
-from studio.packages.apkfile import FileSpec, PackageSpec, build_apk, control_tar, open_apk, parse_pkginfo
+from studio.packages.apkfile import (
+    FileSpec,
+    PackageSpec,
+    build_apk,
+    control_tar,
+    format_pkginfo,
+    open_apk,
+    package_members,
+    parse_pkginfo,
+)
 from studio.packages.formats import (
     ApkFormatError,
     IntegrityError,
@@ -77,19 +86,9 @@ def own_repo(repo, tmp_path) -> apkrepo.TestRepository:
     return repo.copy(tmp_path)
 
 
-@pytest.fixture(scope="module")
-def minirootfs(alpine_tarball, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("minirootfs")
-    subprocess.run(["tar", "-xzf", str(alpine_tarball), "-C", str(root)], check=True)
-    return root
-
-
-@pytest.fixture(scope="module")
-def oracle(minirootfs) -> apkrepo.ApkOracle:
-    found = apkrepo.ApkOracle(minirootfs)
-    if found.unavailable:
-        pytest.skip(found.unavailable)
-    return found
+@pytest.fixture
+def oracle(apk_oracle) -> apkrepo.ApkOracle:
+    return apk_oracle
 
 
 def copy_root(minirootfs: Path, target: Path) -> Path:
@@ -171,6 +170,10 @@ def test_index_text_round_trips_and_ignores_unknown_fields():
 def test_index_parse_errors_name_the_place():
     with pytest.raises(ApkFormatError, match=r"APKINDEX of test: line 3 is not an index field: 'garbage'"):
         parse_apkindex("C:Q1x\nP:a\ngarbage\nV:1\n", source="APKINDEX of test")
+    with pytest.raises(ApkFormatError, match=r"line 3 is not an index field: 'X'"):
+        parse_apkindex("P:a\nV:1\nX")
+    with pytest.raises(ApkFormatError, match=r"line 1 is not an index field"):
+        parse_apkindex("oops\nP:a\nV:1\n")
     with pytest.raises(ApkFormatError, match=r"record 2 \(b\) has no V: field"):
         parse_apkindex("P:a\nV:1\n\nP:b\n")
     with pytest.raises(ApkFormatError, match="record 1"):
@@ -513,10 +516,8 @@ def gnu_tar_available():
 
 def materialize(spec: PackageSpec, directory: Path) -> list[str]:
     """Lay `spec`'s files out on disk like abuild's $pkgdir; the sorted names abuild tars."""
-    from studio.packages.apkfile import _normalised_files
-
     names = []
-    for item in _normalised_files(spec):
+    for item in package_members(spec):
         path = directory / item.path
         if item.kind == "dir":
             path.mkdir(parents=True, exist_ok=True)
@@ -527,7 +528,7 @@ def materialize(spec: PackageSpec, directory: Path) -> list[str]:
         elif item.kind == "hardlink":
             os.link(directory / item.target, path)
         names.append(item.path)
-    for item in _normalised_files(spec):
+    for item in package_members(spec):
         if item.kind in ("dir", "file"):
             default = 0o755 if item.kind == "dir" else 0o644
             os.chmod(directory / item.path, item.mode if item.mode is not None else default)
@@ -554,8 +555,6 @@ def test_data_tar_is_what_gnu_tar_and_abuild_tar_make(repo, tmp_path, gnu_tar_av
     control_dir.mkdir()
     control_member = gzip.decompress(control_gz)
     pkginfo = open_apk(built.path, repo.trusted()).info
-    from studio.packages.apkfile import format_pkginfo
-
     (control_dir / ".PKGINFO").write_text(format_pkginfo(pkginfo))
     assert abuild_tar(gnu_tar(control_dir, [".PKGINFO"], spec.builddate), cut=True) == control_member
 

@@ -304,7 +304,12 @@ def open_apk(path: Path, trusted: TrustedKeys | None, *, expected_checksum: str 
     """Open a package: read its signature and control streams (only those), check the signature
     against `trusted` (unless `allow_untrusted`, apk's --allow-untrusted), its identity against
     `expected_checksum` (the index's C:, when the caller has one) and parse `.PKGINFO` and the
-    scripts. Raises an ApkFormatError subclass naming the package and what did not match."""
+    scripts. Raises an ApkFormatError subclass naming the package (`what`, default "package
+    FILE") and what did not match.
+
+    apk itself, installing from a repository, checks only the identity (C: from the signed index)
+    and not the package's own signature; to accept exactly what apk accepts there, pass the C:
+    and allow_untrusted=True. Installing a file given by path, apk checks the signature."""
     path = Path(path)
     what = what or f"package {path.name}"
     size = path.stat().st_size
@@ -515,9 +520,10 @@ def _dep_text(dep) -> str:
     return format_dependency(dep) if isinstance(dep, Dependency) else str(dep)
 
 
-def _normalised_files(spec: PackageSpec) -> list[FileSpec]:
-    """The spec's files sorted the way abuild sorts them (`LC_ALL=C sort` of `find`), with the
-    folders they need added (0755), and checked."""
+def package_members(spec: PackageSpec) -> list[FileSpec]:
+    """The members of `spec`'s data tar, in order: its files sorted the way abuild sorts them
+    (`LC_ALL=C sort` of `find`), the folders they need added (0755), hard links arranged as GNU
+    tar arranges them. Raises ValueError for a spec no package can hold."""
     entries: dict[str, FileSpec] = {}
     what = f"package {spec.name}"
     for item in spec.files:
@@ -597,13 +603,13 @@ def _write_data_tar(spec: PackageSpec, files: list[FileSpec], sink: BinaryIO) ->
             header, gnu_header_size = posix_member_header(
                 entry, [pax_record(CHECKSUM_PAX_KEY, sha1.hexdigest())], legacy_sha1=sha1.digest(), xattrs=item.xattrs)
             gz.write(header)
-            written = 0
+            again = hashlib.sha1()  # the checksum precedes the content: the file is read twice
             with _content(item) as content:
                 while chunk := content.read(1 << 16):
                     gz.write(chunk)
-                    written += len(chunk)
-            if written != size:
-                raise ApkFormatError(f"{item.source}: changed while it was being packaged")
+                    again.update(chunk)
+            if again.digest() != sha1.digest():
+                raise ApkFormatError(f"{item.source}: changed while it was being packaged; build the package again")
             gz.write(padding(size))
             gnu_size += gnu_header_size + size + len(padding(size))
         elif item.kind == "symlink":
@@ -621,8 +627,9 @@ def _write_data_tar(spec: PackageSpec, files: list[FileSpec], sink: BinaryIO) ->
     return datahash.hexdigest(), installed
 
 
-def _pkginfo(spec: PackageSpec, installed_size: int, datahash: str) -> PkgInfo:
-    """The .PKGINFO lines in abuild's order (prepare_metafiles, then datahash)."""
+def make_pkginfo(spec: PackageSpec, installed_size: int, datahash: str) -> PkgInfo:
+    """The .PKGINFO lines in abuild's order (prepare_metafiles, then datahash). A value with a
+    line break would end its line early and corrupt the file: refused."""
     lines = [("pkgname", spec.name), ("pkgver", spec.version), ("pkgdesc", spec.description), ("url", spec.url),
              ("builddate", str(spec.builddate)), ("packager", spec.packager), ("size", str(installed_size)),
              ("arch", spec.arch), ("origin", spec.origin or spec.name)]
@@ -643,6 +650,9 @@ def _pkginfo(spec: PackageSpec, installed_size: int, datahash: str) -> PkgInfo:
     if spec.install_if:
         lines.append(("install_if", " ".join(_dep_text(d) for d in spec.install_if)))
     lines.append(("datahash", datahash))
+    for key, value in lines:
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"package {spec.name}: its {key} {value!r} has a line break, which .PKGINFO cannot hold")
     return PkgInfo(lines)
 
 
@@ -672,14 +682,17 @@ def build_apk(spec: PackageSpec, out: Path, key: SigningKey | None, *, signature
     (`.SIGN.<kind>.<key name>`, skipped when `key` is None) -> the three streams concatenated.
     Deterministic: the same spec and key give the same bytes."""
     out = Path(out)
-    files = _normalised_files(spec)
+    if not spec.name or not spec.version or any(c.isspace() for c in spec.name + spec.version):
+        raise ValueError(f"not a package name and version: {spec.name!r} {spec.version!r}")
+    make_pkginfo(spec, 0, "")  # refuses what .PKGINFO cannot hold before any work is done
+    files = package_members(spec)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile(dir=out.parent) as data_gz:
         datahash, counted = _write_data_tar(spec, files, data_gz)
         installed = spec.installed_size if spec.installed_size is not None else counted
         if installed == 0 and (files or spec.scripts):
             installed = 1  # abuild: apk-tools 2 treats size 0 as a virtual package and extracts nothing
-        info = _pkginfo(spec, installed, datahash)
+        info = make_pkginfo(spec, installed, datahash)
         control_gz = gzip_member(control_tar(spec, info))
         signature = b""
         if key is not None:

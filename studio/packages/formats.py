@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
+import io
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -89,12 +91,18 @@ def parse_checksum(text: str) -> bytes:
 # gzip members
 
 
+# The header `gzip -n -9` writes: no name, mtime 0, "maximum compression", OS Unix.
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03"
+
+
 def gzip_member(data: bytes) -> bytes:
-    """One gzip member as `gzip -n -9` writes it (no name, mtime 0, OS Unix): deterministic."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
-    body = compressor.compress(data) + compressor.flush()
-    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03"
-    return header + body + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    """One gzip member as `gzip -n -9` writes it: deterministic (the deflate bytes are zlib's,
+    which differ from GNU gzip's; apk only cares that they inflate)."""
+    sink = io.BytesIO()
+    compressor = GzipCompressor(sink)
+    compressor.write(data)
+    compressor.close()
+    return sink.getvalue()
 
 
 class GzipCompressor:
@@ -108,7 +116,7 @@ class GzipCompressor:
         self._crc = 0
         self._size = 0
         self.compressed_size = 0
-        self._emit(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03")
+        self._emit(GZIP_HEADER)
 
     def _emit(self, data: bytes) -> None:
         if data:
@@ -351,7 +359,6 @@ class TarReader:
         self._left = 0  # content bytes of the current member not yet read
         self._pad = 0
         self._done = False
-        self.saw_end = False
 
     def _read_exact(self, size: int) -> bytes:
         data = self._stream.read(size)
@@ -399,7 +406,6 @@ class TarReader:
             if block[0] == 0:
                 zero_blocks += 1
                 if zero_blocks >= 2:
-                    self.saw_end = True
                     self._done = True
                     self._drain_after_end()
                     return None
@@ -446,22 +452,22 @@ class TarReader:
                 except ValueError:
                     raise ApkFormatError(f"{self.what}: bad pax size for {name!r}") from None
                 padded = (size + BLOCK - 1) // BLOCK * BLOCK
-            number = _octal
+            number = functools.partial(_octal, what=self.what, name=name)
             member = TarMember(
                 name=name,
                 kind=kind,
-                mode=number(block[100:108], what=self.what, name=name) & 0o7777,
-                uid=number(block[108:116], what=self.what, name=name),
-                gid=number(block[116:124], what=self.what, name=name),
+                mode=number(block[100:108]) & 0o7777,
+                uid=number(block[108:116]),
+                gid=number(block[116:124]),
                 uname=_cstr(block[265:297]),
                 gname=_cstr(block[297:329]),
-                mtime=number(block[136:148], what=self.what, name=name),
+                mtime=number(block[136:148]),
                 size=size if kind == "file" else 0,
                 link_target=pax.get("linkpath", _cstr(link_field)) if kind in ("symlink", "hardlink") else "",
                 pax=pax,
                 legacy_digest=legacy,
-                devmajor=number(block[329:337], what=self.what, name=name) if kind in ("char", "block") else 0,
-                devminor=number(block[337:345], what=self.what, name=name) if kind in ("char", "block") else 0,
+                devmajor=number(block[329:337]) if kind in ("char", "block") else 0,
+                devminor=number(block[337:345]) if kind in ("char", "block") else 0,
             )
             # Only regular files have content; whatever another member claims is skipped.
             self._left = member.size
@@ -573,9 +579,10 @@ def posix_member_header(entry: TarEntry, extra_pax: list[bytes] = (), legacy_sha
                         xattrs: dict[str, bytes] | None = None) -> tuple[bytes, int]:
     """The header blocks GNU tar `--format=posix --pax-option=exthdr.name=%d/PaxHeaders/%f,
     atime:=0,ctime:=0 --xattrs` writes for `entry` (an 'x' header with atime/ctime, plus
-    `path`/`linkpath` for long names and SCHILY.xattr.* for `xattrs`), with abuild-tar's additions: `extra_pax` records appended to the 'x' header
-    and, for regular files, the legacy "APK2" digest in the linkname field. Returns (header
-    bytes, the size those headers have without `extra_pax`: GNU tar's own size)."""
+    `path`/`linkpath` for long names and SCHILY.xattr.* for `xattrs`), with abuild-tar's
+    additions: `extra_pax` records appended to the 'x' header and, for regular files, the legacy
+    "APK2" digest in the linkname field. Returns (header bytes, the size GNU tar's own headers
+    had before abuild-tar added to them: the end-of-archive padding depends on it)."""
     name = entry.name + ("/" if entry.kind == "dir" and not entry.name.endswith("/") else "")
     records: list[bytes] = []
     encoded_name = name.encode("utf-8", "surrogateescape")

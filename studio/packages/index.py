@@ -11,8 +11,10 @@ compressed bytes after the signature stream. `apk index` writes the inner tar wi
 writer (GNU magic, root/root, two zero blocks at the end) and abuild-sign prepends the signature.
 
 Loading is the hot path (a community index has ~20,000 packages and the studio opens several):
-the parser splits the text once, dispatches on the field letter, and parses each distinct
-dependency string once (most are shared: `so:libc.musl-x86.so.1`, `/bin/sh`, ...).
+the parser makes one dict per record with a comprehension, checks every line's shape with one
+literal-prefixed regex scan, and leaves the dependency fields (D:, p:, i:) as text until they are
+first read (IndexedPackage), each distinct item then parsed once. 20,000 packages load in about
+0.2 s (bench/bench_apkindex.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.packages.apkfile import open_apk
 from studio.packages.formats import (
     ApkFormatError,
     BytesStream,
@@ -50,7 +53,6 @@ from studio.packages.model import Dependency, Package, format_dependency, parse_
 
 INDEX_FIELDS = "CPVASITULomtckDpi"
 INDEX_LIMIT = 512 << 20  # an index expanding past this is refused (a bomb, not a repository)
-SIGNATURE_LIMIT = 1 << 20
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,10 +184,13 @@ def parse_apkindex(text: str, *, source: str = "APKINDEX") -> list[Package]:
 
 def _check_lines(text: str, source: str) -> None:
     bad = _BAD_LINE.search(text)
+    last = text.rfind("\n") + 1  # the last line, when the text does not end with a newline
     if bad is not None:
         start = bad.start() + 1
     elif text and text[0] != "\n" and text[1:2] != ":":
         start = 0
+    elif last < len(text) and text[last + 1:last + 2] != ":":
+        start = last
     else:
         return
     line = text.count("\n", 0, start) + 1
@@ -279,7 +284,7 @@ def read_apkindex(source: bytes | Path, trusted: TrustedKeys | None, *, what: st
         data = bytes(source)
         what = what or "APKINDEX"
     raw = RawReader(io.BytesIO(data), what)
-    first_raw, first = read_gzip_member(raw, limit=INDEX_LIMIT, part="first gzip stream")
+    _, first = read_gzip_member(raw, limit=INDEX_LIMIT, part="first gzip stream")
     signatures = read_signatures(first, what=what)
     signer = None
     if signatures:
@@ -361,10 +366,8 @@ def write_apkindex(packages: list[Package], key: SigningKey | None, *, descripti
 def build_repository_index(directory: Path, key: SigningKey | None, *, description: str | None = None,
                            signature_kind: str = "RSA", trusted: TrustedKeys | None = None) -> Path:
     """Index every `*.apk` in `directory` (one arch folder of a repository) into a signed
-    `APKINDEX.tar.gz` there, packages sorted by name and version order of their file names.
+    `APKINDEX.tar.gz` there, packages sorted by name, then version text (deterministic).
     Packages are checked against `trusted` when given (else read like --allow-untrusted)."""
-    from studio.packages.apkfile import open_apk
-
     directory = Path(directory)
     packages = []
     for path in sorted(directory.glob("*.apk")):
