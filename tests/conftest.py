@@ -57,6 +57,28 @@ def alpine_tarball() -> Path:
 
 
 @pytest.fixture(scope="session")
+def minirootfs(alpine_tarball, tmp_path_factory) -> Path:
+    """The Alpine minirootfs extracted (read-only use: copy it before changing it)."""
+    import subprocess
+
+    root = tmp_path_factory.mktemp("minirootfs")
+    subprocess.run(["tar", "-xzf", str(alpine_tarball), "-C", str(root)], check=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def apk_oracle(minirootfs):
+    """The minirootfs's own apk-tools 2.14, run on this host through its musl loader: the oracle
+    the package tests compare the studio with (skipped where the kernel lacks 32-bit support)."""
+    from apkrepo import ApkOracle
+
+    oracle = ApkOracle(minirootfs)
+    if oracle.unavailable:
+        pytest.skip(oracle.unavailable)
+    return oracle
+
+
+@pytest.fixture(scope="session")
 def alpine_mirror(alpine_tarball, tmp_path_factory) -> Path:
     """A directory laid out like an Alpine release mirror, holding the shared tarball."""
     root = tmp_path_factory.mktemp("mirror")
@@ -96,3 +118,32 @@ def run_studio(*args: str, timeout: float = 180, env: dict | None = None):
         [sys.executable, "-m", "studio.cli", *args], capture_output=True, text=True, timeout=timeout,
         cwd=REPO, env={**os.environ, **(env or {})},
     )
+
+
+@pytest.fixture
+def open_window(qtbot, monkeypatch):
+    """A factory for main windows on a project, shown; with `boot`, its machine running at a shell
+    prompt. Closing at teardown never stops at the unsaved-changes question (it discards)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from studio.boot.qtapp import wait_for
+    from studio.ui.main_window import MainWindow
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    windows = []
+
+    def make(project, boot: bool = False):
+        win = MainWindow(project)
+        qtbot.addWidget(win)
+        win.resize(1200, 800)
+        win.show()
+        windows.append(win)
+        if boot:
+            assert wait_for(lambda: win.session.page_ready, 30), win.session.page_log
+            win.boot()
+            assert wait_for(lambda: win.session.state == "running", 60), win.session.console.text[-1000:]
+        return win
+
+    yield make
+    for win in windows:
+        win.close()

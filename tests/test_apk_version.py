@@ -4,8 +4,6 @@ pairs, and against the real apk-tools 2.14.4 of the minirootfs on generated pair
 from __future__ import annotations
 
 import random
-import subprocess
-import tarfile
 
 import pytest
 
@@ -112,24 +110,11 @@ def test_fuzzy_is_apk_2_14_prefix_match():
 # --- the oracle: the minirootfs's own apk-tools -------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def apk(alpine_tarball, tmp_path_factory):
+@pytest.fixture
+def apk(apk_oracle):
     """A function running the minirootfs's apk (through its musl loader) with arguments."""
-    root = tmp_path_factory.mktemp("apk-oracle")
-    with tarfile.open(alpine_tarball) as tar:
-        members = [m for m in tar.getmembers() if m.name.lstrip("./").startswith(("lib/", "sbin/apk", "usr/lib/"))]
-        tar.extractall(root, members=members, filter="tar")
-    loader = root / "lib" / "ld-musl-i386.so.1"
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        command = [str(loader), "--library-path", f"{root}/lib:{root}/usr/lib", str(root / "sbin" / "apk"), *args]
-        return subprocess.run(command, capture_output=True, text=True, timeout=60)
-
-    probe = run("--version")
-    if probe.returncode != 0:
-        pytest.skip(f"the minirootfs's apk does not run on this host (32-bit x86 support?): {probe.stderr}")
-    assert "apk-tools 2.14" in probe.stdout
-    return run
+    assert "apk-tools 2.14" in apk_oracle.run("--version").stdout
+    return apk_oracle.run
 
 
 def _generated_versions(rng: random.Random, count: int) -> list[str]:

@@ -17,7 +17,6 @@ from studio.image import edits
 from studio.image.document import ImageDocument
 from studio.image.entry import FILE, Entry
 from studio.ui import editor_tabs
-from studio.ui import main_window as main_window_module
 from studio.ui.main_window import MainWindow
 from studio.ui.project_controller import RECENT_KEY
 from studio.ui.text_editor import FileEditor, SourceEditor
@@ -26,15 +25,8 @@ PROGRAMS = Path(__file__).with_name("wasi_programs")
 
 
 @pytest.fixture
-def window(qtbot, new_project, monkeypatch):
-    win = MainWindow(new_project("careful"))
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    monkeypatch.setattr(main_window_module.QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Discard)
-    yield win
-    win.close()
+def window(open_window, new_project):
+    return open_window(new_project("careful"))
 
 
 def big_edit(win, count: int = 400) -> None:

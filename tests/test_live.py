@@ -7,29 +7,17 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from studio.boot.qtapp import wait_for
 from studio.image import edits
-from studio.ui import main_window as main_window_module
-from studio.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.boot
 
 
 @pytest.fixture
-def running(qtbot, new_project, monkeypatch):
-    win = MainWindow(new_project("live"))
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    monkeypatch.setattr(main_window_module.QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Discard)
-    assert wait_for(lambda: win.session.page_ready, 30), win.session.page_log
-    win.boot()
-    assert wait_for(lambda: win.session.state == "running", 60), win.session.console.text[-1000:]
-    yield win
-    win.close()
+def running(open_window, new_project):
+    return open_window(new_project("live"), boot=True)
 
 
 def run(win, command: str, timeout: float = 20) -> str:

@@ -235,22 +235,10 @@ def test_every_problem_is_listed():
 # --- the oracle: apk itself ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def apk_root(alpine_tarball, tmp_path_factory):
-    """The minirootfs's apk-tools, extracted once; a function running it."""
-    root = tmp_path_factory.mktemp("apk-tools")
-    with tarfile.open(alpine_tarball) as tar:
-        members = [m for m in tar.getmembers() if m.name.lstrip("./").startswith(("lib/", "sbin/apk", "usr/lib/"))]
-        tar.extractall(root, members=members, filter="tar")
-    loader = root / "lib" / "ld-musl-i386.so.1"
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        command = [str(loader), "--library-path", f"{root}/lib:{root}/usr/lib", str(root / "sbin" / "apk"), *args]
-        return subprocess.run(command, capture_output=True, text=True, timeout=60)
-
-    if run("--version").returncode != 0:
-        pytest.skip("the minirootfs's apk does not run on this host (no 32-bit x86 support?)")
-    return run
+@pytest.fixture
+def apk_root(apk_oracle):
+    """A function running the minirootfs's apk-tools with arguments."""
+    return apk_oracle.run
 
 
 def _record(pkg: Package) -> str:

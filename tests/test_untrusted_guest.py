@@ -14,15 +14,13 @@ import pytest
 from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWebEngineCore import QWebEngineSettings
-from PySide6.QtWidgets import QMainWindow, QMessageBox
+from PySide6.QtWidgets import QMainWindow
 
 from studio.boot.qtapp import wait_for
 from studio.boot.session import PAGE_URL, STATE_PIECE, Bridge, BootSession
 from studio.image import edits
 from studio.ui import machine_files as machine_files_module
-from studio.ui import main_window as main_window_module
 from studio.ui.boot_pane import BootPane
-from studio.ui.main_window import MainWindow
 from pagetools import drag_and_drop, evaluate
 
 
@@ -147,19 +145,10 @@ def test_state_pieces_are_taken_only_for_the_request_and_bounded(qapp):
 
 # -- a running machine --------------------------------------------------------------------------
 @pytest.fixture
-def running(qtbot, new_project, monkeypatch):
-    win = MainWindow(new_project("untrusted"))
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    monkeypatch.setattr(main_window_module.QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Discard)
-    assert wait_for(lambda: win.session.page_ready, 30), win.session.page_log
-    win.boot()
-    assert wait_for(lambda: win.session.state == "running", 60), win.session.console.text[-1000:]
+def running(open_window, new_project):
+    win = open_window(new_project("untrusted"), boot=True)
     assert wait_for(lambda: not win.session.saving_snapshot, 30)  # the cold boot's state is saved
-    yield win
-    win.close()
+    return win
 
 
 def run(win, command: str, timeout: float = 20) -> str:
