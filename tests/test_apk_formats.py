@@ -56,6 +56,7 @@ from studio.packages.index import (
 )
 from studio.packages.installed import (
     Acl,
+    InstalledRecorder,
     format_installed,
     format_scripts_tar,
     format_triggers,
@@ -605,6 +606,19 @@ def test_database_write_and_read_back(minirootfs, tmp_path):
     again = read_database(tmp_path)
     assert again == packages
     assert (tmp_path / "lib/apk/db/installed").read_bytes() == (minirootfs / "lib/apk/db/installed").read_bytes()
+
+
+def test_recorder_builds_the_record_in_the_unpacking_pass(repo):
+    apk = open_apk(repo.path_of("greet"), repo.trusted())
+    recorder = InstalledRecorder(apk, uid_of=lambda name, uid: 1000 if name == "root" else uid)
+    contents = {}
+    for member in apk.members():
+        recorder.add(member)
+        contents[member.path] = member.read()
+    assert contents["etc/greet/greet.conf"] == b"greeting=hello\n"
+    expected = installed_from_apk(apk, uid_of=lambda name, uid: 1000 if name == "root" else uid)
+    assert recorder.record == expected
+    assert "a:1000:0:755\n" in format_installed([expected])
 
 
 def test_installed_parse_errors():

@@ -13,8 +13,8 @@ blank line (database.c `apk_db_fdb_write`). apk writes the records sorted by pac
 of the previous database, then the packages installed since, in install order. The writers here
 keep the order they are given for those two.
 
-`installed_from_apk` says what apk would record for a package it installs, so the studio can
-install packages itself and leave a database apk accepts.
+`InstalledRecorder` / `installed_from_apk` say what apk would record for a package it installs,
+so the studio can install packages itself and leave a database apk accepts.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from studio.packages.apkfile import SCRIPT_TYPES, ApkFile
+from studio.packages.apkfile import SCRIPT_TYPES, ApkFile, DataMember
 from studio.packages.formats import ApkFormatError, BytesStream, TarReader, apk_tar_end, apk_tar_entry, xattr_checksum
 from studio.packages.index import _DependencyCache, format_index_record, package_from_fields
 from studio.packages.model import Dependency, Package, format_dependency
@@ -305,44 +305,55 @@ def write_database(root: Path, packages: list[InstalledPackage]) -> None:
 # what apk records for a package it installs
 
 
-def installed_from_apk(apk: ApkFile, *, uid_of: Callable[[str, int], int] | None = None,
-                       gid_of: Callable[[str, int], int] | None = None) -> InstalledPackage:
-    """The record apk 2.14 writes after installing `apk` (database.c `apk_db_install_file`):
-    folders in the order the data tar first names them, files in tar order; members whose name
-    starts with '.' at the root, and `.keep_*` files, are not recorded (apk skips them); a hard
-    link gets its target's checksum. Owners come from the tar's user and group names through
+class InstalledRecorder:
+    """Builds, member by member, the record apk 2.14 writes after installing a package
+    (database.c `apk_db_install_file`), so a caller that streams `apk.members()` anyway (to
+    unpack them) gets the record in the same pass: `add()` every member, then `record`. Folders
+    come in the order the data tar first names them, files in tar order; members whose name starts
+    with '.' at the root, and `.keep_*` files, are not recorded (apk skips them); a hard link gets
+    its target's checksum. Owners come from the tar's user and group names through
     `uid_of(name, uid)` / `gid_of(name, gid)` (apk looks them up in the image's /etc/passwd and
-    /etc/group; by default the numeric ids are kept). Reads (and so verifies) the whole package."""
-    uid_of = uid_of or (lambda name, uid: uid)
-    gid_of = gid_of or (lambda name, gid: gid)
-    info = apk.info
-    item = InstalledPackage(apk.package, replaces=info.replaces, replaces_priority=info.replaces_priority,
-                            scripts=dict(apk.scripts), triggers=info.triggers)
-    folders: dict[str, InstalledFolder] = {}
-    checksums: dict[str, str | None] = {}
+    /etc/group; by default the numeric ids are kept). The record is only sound once the
+    iteration has ended without error (the datahash is checked last)."""
 
-    def folder_for(name: str) -> InstalledFolder:
-        folder = folders.get(name)
+    def __init__(self, apk: ApkFile, *, uid_of: Callable[[str, int], int] | None = None,
+                 gid_of: Callable[[str, int], int] | None = None):
+        self._uid_of = uid_of or (lambda name, uid: uid)
+        self._gid_of = gid_of or (lambda name, gid: gid)
+        info = apk.info
+        self.record = InstalledPackage(apk.package, replaces=info.replaces, replaces_priority=info.replaces_priority,
+                                       scripts=dict(apk.scripts), triggers=info.triggers)
+        self._folders: dict[str, InstalledFolder] = {}
+        self._checksums: dict[str, str | None] = {}
+
+    def _folder(self, name: str) -> InstalledFolder:
+        folder = self._folders.get(name)
         if folder is None:
-            folder = folders[name] = InstalledFolder(name)
-            item.folders.append(folder)
+            folder = self._folders[name] = InstalledFolder(name)
+            self.record.folders.append(folder)
         return folder
 
-    for member in apk.members():
+    def add(self, member: DataMember) -> None:
         if member.path.startswith("."):
-            continue
-        acl = Acl(uid_of(member.uname, member.uid), gid_of(member.gname, member.gid), member.mode,
+            return
+        acl = Acl(self._uid_of(member.uname, member.uid), self._gid_of(member.gname, member.gid), member.mode,
                   xattr_checksum(member.xattrs))
         if member.kind == "dir":
-            folder_for(member.path).acl = acl
-            continue
+            self._folder(member.path).acl = acl
+            return
         directory, _, base = member.path.rpartition("/")
         if base.startswith(".keep_") and len(base) > 6:
-            continue
-        if member.kind == "hardlink":
-            checksum = checksums.get(member.link_target)
-        else:
-            checksum = member.checksum
-        checksums[member.path] = checksum
-        folder_for(directory).files.append(InstalledFile(base, acl, checksum))
-    return item
+            return
+        checksum = self._checksums.get(member.link_target) if member.kind == "hardlink" else member.checksum
+        self._checksums[member.path] = checksum
+        self._folder(directory).files.append(InstalledFile(base, acl, checksum))
+
+
+def installed_from_apk(apk: ApkFile, *, uid_of: Callable[[str, int], int] | None = None,
+                       gid_of: Callable[[str, int], int] | None = None) -> InstalledPackage:
+    """The record apk 2.14 writes after installing `apk` (see InstalledRecorder). Reads, and so
+    verifies, the whole package; to unpack and record in one pass, use InstalledRecorder."""
+    recorder = InstalledRecorder(apk, uid_of=uid_of, gid_of=gid_of)
+    for member in apk.members():
+        recorder.add(member)
+    return recorder.record
