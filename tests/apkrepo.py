@@ -63,6 +63,8 @@ class TestRepository:
     """A repository on disk: `root` is what `--repository file://ROOT` names; packages and the
     index are in `root/<arch>/`; `keys_dir` holds the public key (what --keys-dir takes)."""
 
+    __test__ = False  # not a pytest test class, whatever its name
+
     root: Path
     key: SigningKey
     keys_dir: Path
