@@ -12,14 +12,13 @@ writer (GNU magic, root/root, two zero blocks at the end) and abuild-sign prepen
 
 Loading is the hot path (a community index has ~20,000 packages and the studio opens several):
 the parser makes one dict per record with a comprehension, checks every line's shape with one
-literal-prefixed regex scan, and leaves the dependency fields (D:, p:, i:) as text until they are
-first read (IndexedPackage), each distinct item then parsed once. 20,000 packages load in about
-0.2 s (bench/bench_apkindex.py).
+literal-prefixed regex scan, parses each distinct dependency item once (a cache: indexes repeat
+`so:libc.musl-x86.so.1`, `/bin/sh`...) with one regex, and keeps the garbage collector out of the
+way. 20,000 packages load in about 0.25 s (bench/bench_apkindex.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import gc
 import hashlib
@@ -71,7 +70,7 @@ _DEFAULTS = dict.fromkeys(INDEX_FIELDS, "") | {"S": "0", "I": "0", "t": "0"}
 
 class _DependencyCache:
     """Parses each distinct dependency item and field value once (the installed database's
-    r: fields, and IndexedPackage's lazy fields)."""
+    r: fields)."""
 
     def __init__(self):
         self._fields: dict[str, tuple[Dependency, ...]] = {}
@@ -96,86 +95,45 @@ def dependency(text: str) -> Dependency:
     return Dependency(name, "~" if op == "~=" else op, version, conflict == "!")
 
 
-_LAZY_FIELDS = {"depends": "_raw_D", "provides": "_raw_p", "install_if": "_raw_i"}
-_PACKAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Package))
-
-
-class IndexedPackage(Package):
-    """A model.Package read from index text, a Package in every way (fields, equality with
-    Package, dataclasses.replace, repr), except that its D:, p: and i: fields stay text until
-    first read. A resolver reads the dependencies of the packages it considers, not of all
-    20,000 in an index, and parsing them all would be most of the cost of loading one. A
-    malformed dependency is an ApkFormatError when first read (apk, too, loads an index with
-    one and only refuses to install that package)."""
-
-    def __getattr__(self, attribute: str):
-        raw_key = _LAZY_FIELDS.get(attribute)
-        state = self.__dict__
-        if raw_key is None or raw_key not in state:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {attribute!r}")
-        text = state[raw_key]
-        try:
-            value = [dependency(item) for item in text.split()]
-        except ValueError as exc:
-            raise ApkFormatError(
-                f"package {state['name']}-{state['version']} in the index has a malformed "
-                f"{attribute} field {text!r}: {exc}"
-            ) from None
-        state[attribute] = value
-        del state[raw_key]
-        return value
-
-    def __eq__(self, other):
-        if not isinstance(other, Package):
-            return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in _PACKAGE_FIELDS)
-
-    __hash__ = None
-
-    def __getstate__(self):
-        for attribute in _LAZY_FIELDS:
-            getattr(self, attribute)
-        return self.__dict__
-
-
 def parse_apkindex(text: str, *, source: str = "APKINDEX") -> list[Package]:
-    """The packages of an APKINDEX text (or any file of index records), as IndexedPackage.
-    Unknown fields are ignored; a malformed line or a record without P: or V: is an
-    ApkFormatError naming `source` and where."""
+    """The packages of an APKINDEX text (or any file of index records). Unknown fields are
+    ignored; a malformed line, a record without P: or V:, or a malformed number or dependency is
+    an ApkFormatError naming `source` and where."""
     _check_lines(text, source)
     packages: list[Package] = []
     append = packages.append
-    new = object.__new__
+    parse = dependency
+    defaults = _DEFAULTS
     gc_was_enabled = gc.isenabled()
     gc.disable()  # tens of thousands of new objects, no cycles: the collector would only slow this down
     try:
         for number, record in enumerate(text.split("\n\n"), 1):
             try:
-                fields = {line[0]: line[2:] for line in record.split("\n")}
+                f = defaults | {line[0]: line[2:] for line in record.split("\n")}
             except IndexError:  # blank lines in a row: the record starts or ends with "\n"
-                fields = {line[0]: line[2:] for line in record.split("\n") if line}
-                if not fields:
+                f = defaults | {line[0]: line[2:] for line in record.split("\n") if line}
+                if f == defaults:
                     continue
-            get = fields.get
-            name = get("P")
-            version = get("V")
+            name = f["P"]
+            version = f["V"]
             if not name or not version:
                 raise ApkFormatError(
                     f"{source}: record {number} ({name or 'no name'}) has no {'P' if not name else 'V'}: field")
+            depends = f["D"]
+            provides = f["p"]
+            install_if = f["i"]
+            priority = f["k"]
             try:
-                priority = get("k")
-                package = new(IndexedPackage)
-                package.__dict__ = {
-                    "name": name, "version": version, "arch": get("A", ""), "checksum": get("C", ""),
-                    "size": int(get("S") or 0), "installed_size": int(get("I") or 0), "description": get("T", ""),
-                    "url": get("U", ""), "license": get("L", ""), "origin": get("o", ""),
-                    "maintainer": get("m", ""), "build_time": int(get("t") or 0), "commit": get("c", ""),
-                    "_raw_D": get("D", ""), "_raw_p": get("p", ""), "_raw_i": get("i", ""),
-                    "provider_priority": int(priority) if priority else None, "repository": "",
-                }
+                append(Package(
+                    name, version, f["A"], f["C"], int(f["S"]), int(f["I"]), f["T"], f["U"], f["L"], f["o"], f["m"],
+                    int(f["t"]), f["c"],
+                    list(map(parse, depends.split())) if depends else [],
+                    list(map(parse, provides.split())) if provides else [],
+                    list(map(parse, install_if.split())) if install_if else [],
+                    int(priority) if priority else None,
+                ))
             except ValueError as exc:
                 raise ApkFormatError(f"{source}: record {number} ({name}) is malformed: {exc}") from None
-            append(package)
     finally:
         if gc_was_enabled:
             gc.enable()
