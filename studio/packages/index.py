@@ -68,20 +68,6 @@ _BAD_LINE = re.compile(r"\n[^\n][^:]")
 _DEFAULTS = dict.fromkeys(INDEX_FIELDS, "") | {"S": "0", "I": "0", "t": "0"}
 
 
-class _DependencyCache:
-    """Parses each distinct dependency item and field value once (the installed database's
-    r: fields)."""
-
-    def __init__(self):
-        self._fields: dict[str, tuple[Dependency, ...]] = {}
-
-    def field(self, value: str) -> list[Dependency]:
-        deps = self._fields.get(value)
-        if deps is None:
-            deps = self._fields[value] = tuple(dependency(text) for text in value.split())
-        return list(deps)
-
-
 @functools.lru_cache(maxsize=1 << 17)
 def dependency(text: str) -> Dependency:
     """model.parse_dependency, with a one-regex fast path and a cache (indexes repeat items:
@@ -93,6 +79,11 @@ def dependency(text: str) -> Dependency:
     if op is None:
         return Dependency(name, "", "", conflict == "!")
     return Dependency(name, "~" if op == "~=" else op, version, conflict == "!")
+
+
+def dependencies(value: str) -> list[Dependency]:
+    """A whole D:/p:/i:/r: field value (space-separated items). Raises ValueError."""
+    return list(map(dependency, value.split()))
 
 
 def parse_apkindex(text: str, *, source: str = "APKINDEX") -> list[Package]:
@@ -155,9 +146,8 @@ def _check_lines(text: str, source: str) -> None:
     raise ApkFormatError(f"{source}: line {line} is not an index field: {text[start:start + 80].split(chr(10))[0]!r}")
 
 
-def package_from_fields(parsed: dict[str, str], cache: _DependencyCache, source: str, number: int) -> Package:
-    """A Package from one record's fields (letter -> value), dependencies parsed at once;
-    `number` says which record, for errors."""
+def package_from_fields(parsed: dict[str, str], source: str, number: int) -> Package:
+    """A Package from one record's fields (letter -> value); `number` says which record, for errors."""
     fields = _DEFAULTS | parsed
     name = fields["P"]
     version = fields["V"]
@@ -167,8 +157,8 @@ def package_from_fields(parsed: dict[str, str], cache: _DependencyCache, source:
         priority = fields["k"]
         return Package(
             name, version, fields["A"], fields["C"], int(fields["S"]), int(fields["I"]), fields["T"], fields["U"],
-            fields["L"], fields["o"], fields["m"], int(fields["t"]), fields["c"], cache.field(fields["D"]),
-            cache.field(fields["p"]), cache.field(fields["i"]), int(priority) if priority else None,
+            fields["L"], fields["o"], fields["m"], int(fields["t"]), fields["c"], dependencies(fields["D"]),
+            dependencies(fields["p"]), dependencies(fields["i"]), int(priority) if priority else None,
         )
     except ValueError as exc:
         raise ApkFormatError(f"{source}: record {number} ({name}) is malformed: {exc}") from None

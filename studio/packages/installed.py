@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 from studio.packages.apkfile import SCRIPT_TYPES, ApkFile, DataMember
 from studio.packages.formats import ApkFormatError, BytesStream, TarReader, apk_tar_end, apk_tar_entry, xattr_checksum
-from studio.packages.index import _DependencyCache, format_index_record, package_from_fields
+from studio.packages.index import dependencies, format_index_record, package_from_fields
 from studio.packages.model import Dependency, Package, format_dependency
 
 INSTALLED = "lib/apk/db/installed"
@@ -104,7 +104,6 @@ def parse_installed(text: str, *, source: str = INSTALLED) -> list[InstalledPack
     before any F:, or an M: before any F:, is a format error; unknown lower-case fields are
     ignored."""
     packages: list[InstalledPackage] = []
-    cache = _DependencyCache()
     fields: dict[str, str] = {}
     record: InstalledPackage | None = None
     folder: InstalledFolder | None = None
@@ -115,7 +114,7 @@ def parse_installed(text: str, *, source: str = INSTALLED) -> list[InstalledPack
         nonlocal record, fields, folder, current, number
         if fields or record is not None:
             number += 1
-            package = package_from_fields(fields, cache, source, number)
+            package = package_from_fields(fields, source, number)
             if record is None:
                 record = InstalledPackage(package)
             else:
@@ -155,7 +154,7 @@ def parse_installed(text: str, *, source: str = INSTALLED) -> list[InstalledPack
                     else:
                         current.checksum = value
                 elif key == "r":
-                    record.replaces = cache.field(value)
+                    record.replaces = dependencies(value)
                 elif key == "q":
                     record.replaces_priority = int(value)
                 elif key == "s":
