@@ -126,3 +126,35 @@ def layer_for(project, base: dict[str, Entry], base_sha: str, lock: Lock | None 
         _layers[key] = build_layer(base, unpacked, project.packages, lock, [r.url for r in repositories],
                                    keys, effects_of(lock, store), store)
     return _layers[key]
+
+
+class RepositoryServer:
+    """The project's repositories as the running machine sees them (studio.boot.guest_net): the
+    index and packages a guest's `apk` asks for, from the same verified cache as the studio's own
+    installs (fetched on a miss, so a package fetched once installs offline afterwards)."""
+
+    def __init__(self, project, base: dict[str, Entry]):
+        self.project = project
+        self.base = base
+        self.trusted = trusted_keys(project, base)
+        self._files: dict[str, dict[str, object]] = {}  # repository name -> filename -> Package
+
+    def index(self, name: str, url: str) -> Path:
+        repository = Repository(name, url)
+        loaded = fetch.load_indexes([repository], lambda r: self.trusted, refresh=True)
+        cached = fetch.index_cache(fetch.index_url(repository))
+        if not cached.exists():
+            raise StudioError("; ".join(loaded.warnings) or f"no index for {url}")
+        self._files[name] = {p.filename: p for p in loaded.packages}
+        return cached
+
+    def package(self, name: str, url: str, filename: str) -> Path:
+        if name not in self._files:
+            self.index(name, url)
+        package = self._files[name].get(filename)
+        if package is None:
+            raise StudioError(f"no package {filename} in the index of {url}")
+        wanted = fetch.Wanted(package.name, package.version, package.checksum, package.size,
+                              fetch.package_url(url, filename), self.trusted)
+        fetch.fetch_packages([wanted])
+        return fetch.cached_package(package.name, package.version, package.checksum)

@@ -116,7 +116,7 @@ class LoadedIndexes:
     urls: dict[str, str] = field(default_factory=dict)  # repository name -> its URL now
 
 
-def _index_cache(url: str) -> Path:
+def index_cache(url: str) -> Path:
     return cache_root() / "indexes" / (hashlib.sha256(url.encode()).hexdigest()[:32] + ".tar.gz")
 
 
@@ -128,7 +128,7 @@ def load_indexes(repositories: list[Repository], trusted: Callable[[Repository],
     result = LoadedIndexes()
     for repository in repositories:
         url = index_url(repository, arch)
-        cached = _index_cache(url)
+        cached = index_cache(url)
         result.urls[repository.name] = repository.url
         if refresh or not cached.exists():
             try:
