@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Callable
 
 from studio.errors import StudioError
+from studio.packages.config import REPO_DOMAIN, guest_repository_urls, repository_host  # noqa: F401
 
 MODES = ("repositories", "web", "off")
-REPO_DOMAIN = "repo.studio"
 MAX_BODY = 256 << 20
 TIMEOUT = 30
 
@@ -47,22 +47,6 @@ class Reply:
     content_type: str = "application/octet-stream"
     headers: dict[str, str] = field(default_factory=dict)
     path: Path | None = None  # a file to send instead of `body`
-
-
-def repository_host(name: str) -> str:
-    """The guest's name for a project repository: alpine:main -> alpine-main.repo.studio; a URL ->
-    its host and path made into one label."""
-    if name.startswith("alpine:"):
-        label = "alpine-" + name.split(":", 1)[1]
-    else:
-        parsed = urllib.parse.urlparse(name)
-        label = re.sub(r"[^a-z0-9]+", "-", (parsed.netloc + parsed.path).lower()).strip("-")[:55] or "repository"
-    return f"{label}.{REPO_DOMAIN}"
-
-
-def guest_repository_urls(names: list[str]) -> list[str]:
-    """What the image's /etc/apk/repositories lists: addresses the guest reaches through the studio."""
-    return [f"http://{repository_host(name)}" for name in names]
 
 
 def _refused(why: str, how: str) -> Reply:
@@ -186,3 +170,17 @@ def _forward(address: str, port: int, host: str, parsed, method: str, headers: d
             if k.lower() in ("location", "last-modified", "etag", "cache-control", "content-disposition")}
     return Reply(response.status, response.reason, body, response.getheader("Content-Type") or
                  "application/octet-stream", kept)
+
+
+def network_for(project, activity: Callable[[str, int, int], None] | None = None) -> GuestNetwork | None:
+    """The network a boot of `project` gets (None: its network is off): its repositories served
+    from the package cache, its mode and allowed hosts from [boot] in studio.toml."""
+    if project.boot.network == "off":
+        return None
+    from studio.image.project_packages import RepositoryServer, repositories_of
+
+    base = project.base_index().entries
+    server = RepositoryServer(project, base)
+    repositories = {repository_host(r.name): (r.name, r.url) for r in repositories_of(project, base)}
+    return GuestNetwork(project.boot.network, repositories, list(project.boot.network_allow),
+                        server.index, server.package, activity=activity)

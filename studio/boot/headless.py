@@ -81,7 +81,9 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
         if not session.page_ready or failure:
             reason = failure[0] if failure else "the boot page did not load within 30 s"
             return HeadlessResult(False, reason + "\n" + "\n".join(session.page_log))
-        session.boot(project.build_dir, fsjson.boot_config(project))
+        from studio.boot.guest_net import network_for
+
+        session.boot(project.build_dir, fsjson.boot_config(project), network_for(project))
         print(f"boot: {'from snapshot' if session.boot_kind == 'snapshot' else 'cold: ' + session.cold_reason}",
               file=log)
         if not wait_for(lambda: "prompt" in session.console.milestones or failure, timeout):

@@ -177,6 +177,7 @@ class BootSession(QObject):
     injected = Signal(int, list)  # how many items, which paths existed already
     pulled = Signal(str, list)  # path, items: {path, kind, mode, target, data (bytes)}
     requestFailed = Signal(str)  # an inject or pull the page could not do: what went wrong
+    networkActivity = Signal(str, int, int)  # a guest HTTP request answered: URL, status, bytes
 
     def __init__(self, parent: QObject | None = None, prompt: str = DEFAULT_PROMPT):
         super().__init__(parent)
@@ -225,13 +226,20 @@ class BootSession(QObject):
         self.page.allow_load(url)
         self.page.load(url)
 
-    def boot(self, build_dir: Path, boot_config: dict) -> None:
+    def boot(self, build_dir: Path, boot_config: dict, network=None) -> None:
         """Boot the build in `build_dir` with `boot_config` (see studio.build.fsjson.boot_config):
-        from a saved state when one matches exactly, else cold (saving a state at the prompt)."""
+        from a saved state when one matches exactly, else cold (saving a state at the prompt).
+        `network` (studio.boot.guest_net.GuestNetwork) answers the guest's HTTP; None: it has
+        no network card."""
         if not self.page_ready:
             raise RuntimeError("boot() before the page is ready; wait for pageReady")
         build_dir = Path(build_dir)
         self.handler.build_dir = build_dir
+        self.handler.network = network
+        if network is not None:
+            network.activity = lambda url, status, size: self.networkActivity.emit(url, status, size)
+        else:
+            boot_config = {**boot_config, "network": "off"}
         self.console.reset()
         self._forget_requests()
         self.snapshot_saved = False

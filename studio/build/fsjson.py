@@ -126,7 +126,8 @@ def build(project: Project, out: Path | None = None, progress: Progress | None =
 
 def boot_config(project: Project) -> dict:
     cmdline = kernel.CMDLINE + (" " + project.boot.kernel_args if project.boot.kernel_args else "")
-    return {"cmdline": cmdline, "memory_mb": project.boot.memory_mb, "name": project.name}
+    return {"cmdline": cmdline, "memory_mb": project.boot.memory_mb, "name": project.name,
+            "network": project.boot.network}
 
 
 def _tree(entries: dict[str, Entry], shas: dict[str, str]) -> list:

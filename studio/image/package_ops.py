@@ -23,7 +23,7 @@ from studio.image.project_packages import layer_for, project_keys, repositories_
 from studio.image.store import ObjectStore
 from studio.packages import fetch
 from studio.packages import installed as db
-from studio.packages.config import PackageSettings
+from studio.packages.config import PackageSettings, guest_repository_urls
 from studio.packages.lockfile import LOCK_FILE, Lock, Locked
 from studio.packages.model import Package
 from studio.packages.resolve import Catalog, Resolution, resolve
@@ -159,7 +159,7 @@ def carry_out(project, index, change: Plan, run_steps: RunSteps | None, progress
                 list(change.settings.world))
     order = _install_order(change, unpacked)
     keys = project_keys(project)
-    urls = [r.url for r in repositories]
+    urls = guest_repository_urls(change.settings.repositories)
     layer = build_layer(base, order, change.settings, lock, urls, keys, {}, store)
     steps = _script_steps(change, order, base, layer.entries, store)
     outcome = Outcome(lock, list(layer.notes))

@@ -39,6 +39,13 @@ mount -t devpts -o gid=5,mode=0620 devpts /dev/pts
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 hostname -F /etc/hostname
+
+# The network (the studio's machine has one unless its network is off): bring it up in the
+# background with BusyBox's DHCP client, so the shell prompt does not wait for it.
+ip link set lo up
+if [ -e /sys/class/net/eth0 ]; then
+	udhcpc -i eth0 -b -q -t 10 -T 1 -S >/dev/null 2>&1 &
+fi
 """
 
 SERIAL_GETTY = """\

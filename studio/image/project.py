@@ -43,6 +43,10 @@ class BootSettings:
     # faster than 256 MB (the kernel's memory setup is a measurable part of a v86 boot).
     memory_mb: int = 128
     kernel_args: str = ""  # appended to the studio's kernel command line
+    # What the running machine may reach over HTTP (studio.boot.guest_net): "repositories" (the
+    # project's, the default), "web" (plain HTTP to the internet too) or "off" (no network card).
+    network: str = "repositories"
+    network_allow: list[str] = field(default_factory=list)  # host:port the guest may reach though local
 
 
 @dataclass
@@ -224,7 +228,8 @@ class Project:
             "format": FORMAT,
             "name": self.name,
             "base": base,
-            "boot": {"memory_mb": self.boot.memory_mb, "kernel_args": self.boot.kernel_args},
+            "boot": {"memory_mb": self.boot.memory_mb, "kernel_args": self.boot.kernel_args,
+                     "network": self.boot.network, "network_allow": list(self.boot.network_allow)},
         }
         if self.programs:
             data["programs"] = self.programs

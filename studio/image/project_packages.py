@@ -14,7 +14,7 @@ from studio.image.entry import FILE, Entry
 from studio.image.package_layer import Layer, Unpacked, build_layer, effects_of, unpack
 from studio.image.store import ObjectStore
 from studio.packages import fetch
-from studio.packages.config import KEYS_DIR, Repository, resolve_repositories
+from studio.packages.config import KEYS_DIR, Repository, guest_repository_urls, resolve_repositories
 from studio.packages.keys import TrustedKeys
 from studio.packages.lockfile import Lock, Locked
 
@@ -123,8 +123,9 @@ def layer_for(project, base: dict[str, Entry], base_sha: str, lock: Lock | None 
                                      [r.url for r in repositories]]).encode()).hexdigest()
     if key not in _layers:
         unpacked = unpacked_for(project, base, lock.packages, progress, cancelled, store)
-        _layers[key] = build_layer(base, unpacked, project.packages, lock, [r.url for r in repositories],
-                                   keys, effects_of(lock, store), store)
+        _layers[key] = build_layer(base, unpacked, project.packages, lock,
+                                   guest_repository_urls(project.packages.repositories), keys,
+                                   effects_of(lock, store), store)
     return _layers[key]
 
 

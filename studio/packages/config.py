@@ -104,3 +104,26 @@ def remove_from_world(world: list[str], names: list[str]) -> list[str]:
         raise StudioError(f"not in the package list: {', '.join(missing)} "
                           f"(it holds: {', '.join(world) or 'nothing'}); see `studio packages list`")
     return [w for w in world if world_dependency(w).name not in names]
+
+
+REPO_DOMAIN = "repo.studio"
+
+
+def repository_host(name: str) -> str:
+    """The running machine's name for a project repository (the studio answers it: see
+    studio.boot.guest_net): alpine:main -> alpine-main.repo.studio; a URL -> its host and path
+    made into one label."""
+    import re
+    import urllib.parse
+
+    if name.startswith("alpine:"):
+        label = "alpine-" + name.split(":", 1)[1]
+    else:
+        parsed = urllib.parse.urlparse(name)
+        label = re.sub(r"[^a-z0-9]+", "-", (parsed.netloc + parsed.path).lower()).strip("-")[:55] or "repository"
+    return f"{label}.{REPO_DOMAIN}"
+
+
+def guest_repository_urls(names: list[str]) -> list[str]:
+    """What the image's /etc/apk/repositories lists: addresses the guest reaches through the studio."""
+    return [f"http://{repository_host(name)}" for name in names]

@@ -55,6 +55,9 @@ class MachineController(QObject):
         session.stateChanged.connect(self._on_state)
         session.failed.connect(self._on_failed)
         session.pageReady.connect(self._on_page_ready)
+        session.networkActivity.connect(self._on_network)
+        self.traffic = [0, 0]  # requests, bytes of this boot
+        self.network_label = QLabel("")
 
     # -- availability ----------------------------------------------------------------------
     def load_page(self) -> None:
@@ -117,7 +120,10 @@ class MachineController(QObject):
         self.actionsChanged.emit()
         if project is not self.project or self._closed:
             return
-        self.session.boot(result.out, fsjson.boot_config(project))
+        from studio.boot.guest_net import network_for
+
+        self.traffic = [0, 0]
+        self.session.boot(result.out, fsjson.boot_config(project), network_for(project))
         self.state_label.setText("Restoring the saved machine (image unchanged)" if self.session.boot_kind == "snapshot"
                                  else f"Booting cold: {self.session.cold_reason}")
         self.session.focus_terminal()
@@ -149,6 +155,16 @@ class MachineController(QObject):
 
         self.message.emit(f"Saved the machine's state ({humanize.naturalsize(size, binary=True)}): "
                           "the next boot of this image restores it instantly")
+
+    def _on_network(self, url: str, status: int, size: int) -> None:
+        import humanize
+
+        self.traffic[0] += 1
+        self.traffic[1] += size
+        self.network_label.setText(f"net: {self.traffic[0]} requests, {humanize.naturalsize(self.traffic[1], binary=True)}")
+        self.network_label.setToolTip(f"last: {status} {url}")
+        if status == 403:
+            self.message.emit(f"The machine was refused {url} (the project's network setting)")
 
     def _on_page_ready(self) -> None:
         self.state_label.setText("Ready. Press Boot (F5) to start the machine.")

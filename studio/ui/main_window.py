@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self._make_actions()
         bar = self.statusBar()
         bar.addWidget(self.machine.state_label, 1)
+        bar.addPermanentWidget(self.machine.network_label)
         bar.addPermanentWidget(self.machine.milestone_label)
         bar.addPermanentWidget(self.machine.progress_bar)
 

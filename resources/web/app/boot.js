@@ -106,6 +106,29 @@ term.onData((data) => { if (emulator) emulator.serial0_send(data); });
 
 let ninep = { active: 0, files: 0, lastReport: 0, since: 0, waited: 0 };
 
+// The guest's HTTP, in the studio: the studio answers it (studio://app/net/…), deciding what the
+// guest may reach; the status comes in X-Studio-Status (a scheme handler cannot set one).
+async function studioFetch(url, opts) {
+  const asked = await fetch("net/" + encodeURIComponent(url), { method: opts.method, headers: opts.headers, body: opts.body });
+  const status = parseInt(asked.headers.get("x-studio-status") || "502", 10);
+  const headers = new Headers({ "content-type": asked.headers.get("content-type") || "application/octet-stream" });
+  for (const [key, value] of asked.headers) if (key.startsWith("x-studio-header-")) headers.set(key.slice(16), value);
+  const empty = [101, 204, 205, 304].includes(status);
+  return new Response(empty ? null : asked.body, { status, statusText: asked.headers.get("x-studio-reason") || "", headers });
+}
+
+// The guest's HTTP in an exported bundle: the project's repositories (config.repositories: guest
+// host -> URL) are fetched from the visitor's browser, which needs the repository to send CORS
+// headers; with network "web" other plain-HTTP URLs are fetched as they are; nothing else.
+function bundleFetch(config, url, opts) {
+  const target = new URL(url);
+  const upstream = (config.repositories || {})[target.hostname];
+  if (upstream) return fetch(upstream.replace(/\/$/, "") + target.pathname + target.search, opts);
+  if (config.network === "web" && !/(^|\.)(localhost|external|internal|local)$/.test(target.hostname)) return fetch(url, opts);
+  const why = `This page's machine may reach only its repositories, not ${target.hostname}.\n`;
+  return Promise.resolve(new Response(why, { status: 403, statusText: "Forbidden", headers: { "content-type": "text/plain" } }));
+}
+
 window.studio = {
   // config: {cmdline, memory_mb, name}; the build is served under /build/.
   boot(config) {
@@ -135,7 +158,17 @@ window.studio = {
     // A saved state (the key matched: same image, kernel, BIOS, v86 and settings) is restored
     // instead of booting; v86 decompresses the zstd state itself.
     if (config.initial_state) options.initial_state = { url: config.initial_state };
+    // The network card, unless the project's network is off: v86's in-page network answers ARP,
+    // DHCP and DNS; each HTTP request the guest makes (TCP port 80) goes to guestFetch.
+    const network = config.network && config.network !== "off";
+    if (network) options.net_device = { type: "virtio", relay_url: "fetch", mtu: config.mtu || 1500 };
     emulator = new V86(options);
+    if (network && emulator.network_adapter) {
+      const adapter = emulator.network_adapter;
+      adapter.fetch = embedded ? studioFetch : (url, opts) => bundleFetch(config, url, opts);
+      // A restored machine's card does not announce its address again: learn it from what it sends.
+      emulator.add_listener("net0-send", (frame) => { adapter.vm_mac = new Uint8Array(frame.slice(6, 12)); });
+    }
     emulator.add_listener("download-progress", (e) => {
       const fraction = e.lengthComputable && e.total ? e.loaded / e.total : null;
       setStatus("Loading " + e.file_name, fraction);
