@@ -101,3 +101,25 @@ def test_install_scripts_run_from_the_panel(window):
     passwd = window.editor.doc.read_bytes("/etc/passwd").decode()
     assert "daemond:x:" in passwd
     assert cell(window, "/usr/sbin/daemond", PACKAGE) == "daemon"
+
+
+@pytest.mark.boot
+def test_what_the_machine_installs_can_be_kept(window):
+    from test_guest_network import LEASE
+
+    asked = []
+    window.machine_packages.ask_record = lambda added, removed: asked.append((added, removed)) or True
+    window.packages_panel.confirm = lambda label, change: True
+    assert wait_for(lambda: window.session.page_ready, 30)
+    window.boot()
+    assert wait_for(lambda: window.session.state == "running", 90)
+    console = window.session.console
+    mark = console.position
+    window.session.type(LEASE + "; apk update >/dev/null 2>&1; apk add greet >/dev/null 2>&1; echo added=$?\n")
+    assert wait_for(lambda: "added=0" in console.since(mark), 90), console.since(mark)
+    # Once apk has been quiet a moment, the studio reads the guest's world and offers to keep it.
+    assert wait_for(lambda: bool(asked), 30), window.statusBar().currentMessage()
+    assert asked[0] == (["greet"], [])
+    assert wait_for(lambda: window.editor.state.entry("/usr/bin/greet") is not None, 60), \
+        window.packages_panel.status.text()
+    assert Project.open(window.project.root).packages.world == ["greet"]

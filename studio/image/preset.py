@@ -44,6 +44,7 @@ hostname -F /etc/hostname
 # background with BusyBox's DHCP client, so the shell prompt does not wait for it.
 ip link set lo up
 if [ -e /sys/class/net/eth0 ]; then
+	ip link set eth0 up
 	udhcpc -i eth0 -b -q -t 10 -T 1 -S >/dev/null 2>&1 &
 fi
 """

@@ -196,6 +196,8 @@ class Project:
         url = bases.alpine_source(spec.split(":", 1)[1]).url if spec.startswith("alpine:") else ""
         base = bases.BaseSource(spec, filename, sha512, url, b.get("source", ""))
         boot = BootSettings(**{k: v for k, v in data.get("boot", {}).items() if k in BootSettings.__annotations__})
+        if boot.network not in ("repositories", "web", "off"):
+            raise StudioError(f"{settings}: [boot] network = {boot.network!r}: use \"repositories\", \"web\" or \"off\"")
         packages = PackageSettings.from_toml(data.get("packages", {}))
         return cls(root, data.get("name", root.name), base, boot, data.get("programs", []), packages)
 

@@ -129,9 +129,20 @@ class MachineFiles(QObject):
         return path.strip() if ok else ""
 
     def _pulled(self, path: str, items: list) -> None:
-        synced = self._pull_synced.pop(path, True)
+        if path not in self._pull_synced:
+            return  # another part of the studio asked for it (the machine's package list)
+        synced = self._pull_synced.pop(path)
         if self.editor is None:
             return
+        managed = [i for i in items if _apk_managed(i["path"])]
+        if managed:
+            # Packages come through the package list (Machine > Record Packages from Machine),
+            # not as copied files: apk's database and world are the package layer's.
+            items = [i for i in items if not _apk_managed(i["path"])]
+            self._message(f"Left out {len(managed)} item(s) apk manages; use Machine > Record Packages from "
+                          "Machine to keep what the guest installed")
+            if not items:
+                return
         if not items:
             self._message(f"{path} does not exist in the running machine")
             return
@@ -149,3 +160,7 @@ class MachineFiles(QObject):
         if files is not None:
             unsynced = "" if synced else f" (without `{SYNC_COMMAND}`: recent writes may be missing)"
             self._message(f"Pulled {files} file(s) from {path} into the project{unsynced}")
+
+
+def _apk_managed(path: str) -> bool:
+    return path in ("/etc/apk/world", "/lib/apk/db") or path.startswith("/lib/apk/db/")

@@ -26,6 +26,7 @@ from studio.ui.compile_panel import CompilePanel
 from studio.ui.editor_tabs import IMAGE, SOURCES, EditorTabs
 from studio.ui.machine_controller import MachineController
 from studio.ui.machine_files import MachineFiles
+from studio.ui.machine_packages import MachinePackages
 from studio.ui.packages_panel import PackagesPanel
 from studio.ui.problems_panel import ProblemsPanel
 from studio.ui.project_controller import ProjectController
@@ -44,6 +45,7 @@ class MainWindow(QMainWindow):
         self.boot_pane = BootPane(self.session, self)
         self.machine = MachineController(self.session, self)
         self.machine_files = MachineFiles(self.session, self)
+        self.machine_packages = MachinePackages(self.session, self)
         self.boot_pane.filesDropped.connect(self.machine_files.drop)
         self.tabs = QTabWidget(self)
         self.tabs.setTabsClosable(True)
@@ -172,6 +174,7 @@ class MainWindow(QMainWindow):
                                     QStyle.StandardPixmap.SP_BrowserReload, "Stop, rebuild what changed and boot again")
         self.pull_action = action("&Pull from Machine…", lambda: self.machine_files.pull())
         snapshots_action = action("S&napshots…", self.machine.show_snapshots)
+        record_action = action("&Record Packages from Machine…", lambda: self.machine_packages.check())
         self.export_action = action("&Export Web Bundle…", self.machine.export_dialog)
         self.save_action = action("&Save", self.save, QKeySequence.StandardKey.Save,
                                   QStyle.StandardPixmap.SP_DialogSaveButton,
@@ -209,11 +212,34 @@ class MainWindow(QMainWindow):
             machine_menu.addAction(a)
         machine_menu.addSeparator()
         machine_menu.addAction(self.pull_action)
+        machine_menu.addAction(record_action)
         machine_menu.addAction(snapshots_action)
+        self.network_menu = machine_menu.addMenu("&Network")
+        self.network_actions = {}
+        for mode, text in (("repositories", "&Repositories Only"), ("web", "Repositories and the &Web (plain HTTP)"),
+                           ("off", "&Off (no network card)")):
+            choice = self.network_menu.addAction(text, lambda m=mode: self.set_network(m))
+            choice.setCheckable(True)
+            self.network_actions[mode] = choice
         view_menu = self.menuBar().addMenu("&View")
         for dock in (self.tree_dock, self.problems_dock, self.programs_dock, self.packages_dock):
             view_menu.addAction(dock.toggleViewAction())
         self._update_actions()
+
+    def set_network(self, mode: str) -> None:
+        """What the machine may reach, from its next boot (saved in studio.toml's [boot])."""
+        if self.project is None:
+            return
+        self.project.boot.network = mode
+        self.project.save_settings()
+        self._show_network()
+        self._show_message(f"Network: {mode} (from the next boot)")
+
+    def _show_network(self) -> None:
+        mode = self.project.boot.network if self.project else ""
+        for key, choice in self.network_actions.items():
+            choice.setChecked(key == mode)
+            choice.setEnabled(self.project is not None)
 
     def _undo_redo(self, which: str) -> None:
         editor = self.editor
@@ -250,6 +276,9 @@ class MainWindow(QMainWindow):
         self.packages_dock.setWidget(self.packages_panel)
         self._packages_loaded = False
         self.machine_files.editor = editor
+        self.machine_packages.editor = editor
+        self.machine_packages.apply_world = self.packages_panel.apply_world
+        self._show_network()
         self.machine.set_project(project, editor)
         self.problems.set_editor(editor)
 
@@ -269,6 +298,8 @@ class MainWindow(QMainWindow):
             self.packages_dock.setWidget(QWidget())
             self.packages_panel = None
         self.machine_files.editor = None
+        self.machine_packages.editor = None
+        self.machine_packages.apply_world = None
         self.problems.set_editor(None)
 
     def _packages_shown(self, visible: bool) -> None:

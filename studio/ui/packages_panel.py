@@ -291,6 +291,11 @@ class PackagesPanel(QWidget):
         return self._change(f"Remove {', '.join(names)}",
                             lambda: _with_world(project.packages, remove_from_world(project.packages.world, names)))
 
+    def apply_world(self, world: list[str], label: str) -> Task | None:
+        """Make the package list `world` (resolved, shown, undoable like Add and Remove)."""
+        project = self.editor.doc.project
+        return self._change(label, lambda: _with_world(project.packages, world))
+
     def check_updates(self) -> Task | None:
         project = self.editor.doc.project
         return self._change("Update packages", lambda: project.packages.copy(), upgrade=True)

@@ -163,11 +163,19 @@ window.studio = {
     const network = config.network && config.network !== "off";
     if (network) options.net_device = { type: "virtio", relay_url: "fetch", mtu: config.mtu || 1500 };
     emulator = new V86(options);
-    if (network && emulator.network_adapter) {
-      const adapter = emulator.network_adapter;
-      adapter.fetch = embedded ? studioFetch : (url, opts) => bundleFetch(config, url, opts);
-      // A restored machine's card does not announce its address again: learn it from what it sends.
-      emulator.add_listener("net0-send", (frame) => { adapter.vm_mac = new Uint8Array(frame.slice(6, 12)); });
+    if (network) {
+      // v86 makes its network adapter while it starts: take over its fetch once it is there.
+      const current = emulator;
+      const takeOver = () => {
+        const adapter = current.network_adapter;
+        if (!adapter || adapter.studio) return;
+        adapter.studio = true;
+        adapter.fetch = embedded ? studioFetch : (url, opts) => bundleFetch(config, url, opts);
+        // A restored machine's card does not announce its address again: learn it from what it sends.
+        current.add_listener("net0-send", (frame) => { adapter.vm_mac = new Uint8Array(frame.slice(6, 12)); });
+      };
+      current.add_listener("emulator-loaded", takeOver);
+      current.add_listener("emulator-ready", takeOver);
     }
     emulator.add_listener("download-progress", (e) => {
       const fraction = e.lengthComputable && e.total ? e.loaded / e.total : null;
