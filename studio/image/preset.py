@@ -40,13 +40,15 @@ mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 hostname -F /etc/hostname
 
-# The network (the studio's machine has one unless its network is off): bring it up in the
-# background with BusyBox's DHCP client, so the shell prompt does not wait for it.
-ip link set lo up
-if [ -e /sys/class/net/eth0 ]; then
-	ip link set eth0 up
-	udhcpc -i eth0 -b -q -t 10 -T 1 -S >/dev/null 2>&1 &
-fi
+# The network (the studio's machine has a card unless its network is off): brought up in the
+# background by BusyBox's DHCP client, so the shell prompt does not wait for it.
+(
+	ip link set lo up
+	if [ -e /sys/class/net/eth0 ]; then
+		ip link set eth0 up
+		udhcpc -i eth0 -b -q -t 10 -T 1 -S >/dev/null 2>&1
+	fi
+) &
 """
 
 SERIAL_GETTY = """\
