@@ -161,7 +161,10 @@ window.studio = {
     // The network card, unless the project's network is off: v86's in-page network answers ARP,
     // DHCP and DNS; each HTTP request the guest makes (TCP port 80) goes to guestFetch.
     const network = config.network && config.network !== "off";
-    if (network) options.net_device = { type: "virtio", relay_url: "fetch", mtu: config.mtu || 1500 };
+    // v86's network sends one TCP segment per acknowledgement: a 16 KiB MTU (virtio-net offers it
+    // to the guest) makes a 10 MB download 4x faster than 1500 (2.5 -> 11 MB/s here); 32 KiB and
+    // more stall v86's virtio-net.
+    if (network) options.net_device = { type: "virtio", relay_url: "fetch", mtu: config.mtu || 16384 };
     emulator = new V86(options);
     if (network) {
       // v86 makes its network adapter while it starts: take over its fetch once it is there.
