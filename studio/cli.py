@@ -227,7 +227,7 @@ def cmd_export(args) -> int:
             return 1
     progress = _ProgressLine()
     try:
-        report = export(project, Path(args.out), snapshot, progress)
+        report = export(project, Path(args.out), snapshot, progress, network=args.network)
     finally:
         progress.done()
     print(f"exported {project.name} to {report.out}\n{report.table()}")
@@ -347,6 +347,8 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("dir")
     exp.add_argument("out")
     exp.add_argument("--snapshot", action="store_true", help="include the saved machine state (instant boot)")
+    exp.add_argument("--network", action="store_true",
+                     help="give the page's machine the project's repositories (they must send CORS headers)")
     exp.set_defaults(func=cmd_export)
 
     snaps = sub.add_parser("snapshots", help="list saved machine states (or delete some)")

@@ -85,3 +85,60 @@ def test_exported_snapshot_restores_in_chromium(new_project, tmp_path, serve):
     text = boot_in_chromium(serve(out), "echo restored-$((3*3))", "restored-9")
     assert "restored-9" in text
     assert "Linux version" not in text  # no kernel boot: the state was restored
+
+
+def test_bundle_network_settings(new_project, tmp_path, monkeypatch):
+    import json
+
+    from studio.build.export import export
+    from studio.errors import StudioError
+
+    project = new_project("bundled-net")
+    export(project, tmp_path / "closed")
+    closed = json.loads((tmp_path / "closed" / "build" / "boot.json").read_text())
+    assert closed["network"] == "repositories" and closed["repositories"] == {}  # a card that reaches nothing
+    monkeypatch.setenv("STUDIO_ALPINE_MIRROR", "https://mirror.example.org/alpine")  # never fetched here
+    export(project, tmp_path / "open", network=True)
+    opened = json.loads((tmp_path / "open" / "build" / "boot.json").read_text())
+    assert opened["repositories"] == {"alpine-main.repo.studio": opened["repositories"]["alpine-main.repo.studio"]} \
+        | {"alpine-community.repo.studio": opened["repositories"]["alpine-community.repo.studio"]}
+    assert opened["repositories"]["alpine-main.repo.studio"] == "https://mirror.example.org/alpine/v3.19/main"
+    project.packages.repositories = ["file:///srv/repo"]
+    project.save_settings()
+    with pytest.raises(StudioError, match="a web page cannot read file:///srv/repo"):
+        export(project, tmp_path / "local", network=True)
+
+
+def test_a_bundle_with_network_installs_from_a_cors_repository_in_chromium(new_project, tmp_path, serve):
+    """`studio export --network`: the page's machine reaches the project's repository from the
+    visitor's browser, which allows it because the repository sends Access-Control-Allow-Origin."""
+    from apkrepo import build_repository
+
+    repo = build_repository(tmp_path / "repo")
+
+    class CorsHandler(http.server.SimpleHTTPRequestHandler):
+        def end_headers(self):
+            self.send_header("Access-Control-Allow-Origin", "*")
+            super().end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(CorsHandler, directory=str(repo.root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        project = new_project("bundled-apk")
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        key = next(repo.keys_dir.glob("*.pub"))
+        assert run_studio("packages", "repo", "add", str(project.root), url, "--key", str(key)).returncode == 0
+        for name in ("alpine:main", "alpine:community"):
+            assert run_studio("packages", "repo", "remove", str(project.root), name).returncode == 0
+        out = tmp_path / "bundle"
+        exported = run_studio("export", str(project.root), str(out), "--network")
+        assert exported.returncode == 0, exported.stderr
+        command = ("for i in $(seq 40); do ip -4 addr show eth0 | grep -q inet && break; sleep 0.25; done; "
+                   "apk update 2>&1 | tail -2 && apk add -q greet 2>&1 | tail -2; greet")
+        text = boot_in_chromium(serve(out), command, "hello from greet", timeout=150)
+        assert "hello from greet" in text.split("greet", 1)[-1], text[-1500:]
+    finally:
+        server.shutdown()

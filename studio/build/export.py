@@ -63,7 +63,10 @@ def _kind(relative: str) -> str:
 
 
 def export(project: Project, out: Path, snapshot: Path | None = None, progress: Progress | None = None,
-           entries=None) -> ExportReport:
+           entries=None, network: bool = False) -> ExportReport:
+    """Write the bundle. Without `network` the page's machine has no network card; with it, the
+    machine reaches the project's repositories from the visitor's browser (which needs each
+    repository to answer with `Access-Control-Allow-Origin`), and in "web" mode plain HTTP too."""
     started = time.perf_counter()
     report = progress or (lambda message, fraction: None)
     out = Path(out)
@@ -94,6 +97,10 @@ def export(project: Project, out: Path, snapshot: Path | None = None, progress: 
     _rename_blobs(fs["fsroot"], names)
     atomic_write(staging / "build" / "fs.json", json.dumps(fs, separators=(",", ":")))
     boot = fsjson.boot_config(project)
+    # Without `network` the machine keeps its card (a saved state needs the same devices) but
+    # reaches nothing: the page's fetch has no repositories and refuses everything else.
+    boot.update(bundle_network(project) if network else {"repositories": {},
+                                                         "network": "off" if boot["network"] == "off" else "repositories"})
     if snapshot is not None:
         shutil.copyfile(snapshot, staging / "build" / "state.bin.zst")
         boot["initial_state"] = "build/state.bin.zst"
@@ -161,3 +168,19 @@ def _compress_all(source: Path, target: Path, blobs: set[str], report: Progress)
             report(f"compressing file contents ({len(names)}/{len(ordered)})", 0.1 + 0.85 * len(names) / len(ordered))
     return names
 
+
+
+def bundle_network(project: Project) -> dict:
+    """The page's network settings: the guest's repository names -> URLs a browser can fetch."""
+    from studio.errors import StudioError
+    from studio.image.project_packages import repositories_of
+    from studio.packages.config import repository_host
+
+    if project.boot.network == "off":
+        return {"network": "off"}
+    repositories = repositories_of(project, project.base_index().entries)
+    local = [r.url for r in repositories if not r.url.startswith(("http://", "https://"))]
+    if local:
+        raise StudioError(f"a web page cannot read {', '.join(local)}: give the bundle http(s) repositories, "
+                          "or export without the network")
+    return {"network": project.boot.network, "repositories": {repository_host(r.name): r.url for r in repositories}}

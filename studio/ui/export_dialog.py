@@ -48,6 +48,8 @@ class ExportDialog(QDialog):
         browse = QPushButton("Choose…", self)
         browse.clicked.connect(self._choose)
         self.with_snapshot = QCheckBox("Include the saved machine state (the page opens at a running shell)", self)
+        self.with_network = QCheckBox("Give the page's machine the project's repositories (each must send "
+                                      "Access-Control-Allow-Origin; without this the machine has no network)", self)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
         self.report = QPlainTextEdit(self)
@@ -68,6 +70,7 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.with_snapshot)
+        layout.addWidget(self.with_network)
         layout.addWidget(self.progress)
         layout.addWidget(self.report)
         layout.addLayout(buttons)
@@ -108,7 +111,9 @@ class ExportDialog(QDialog):
                                          "(the state is saved at its first prompt), or export without the state.")
                 return
         self.export_button.setEnabled(False)
-        self.task = Task(lambda progress, cancelled: export(self.project, out, snapshot, progress, self.entries),
+        network = self.with_network.isChecked()
+        self.task = Task(lambda progress, cancelled: export(self.project, out, snapshot, progress, self.entries,
+                                                            network),
                          self)
         self.task.progress.connect(lambda message, fraction: (self.progress.setValue(int(fraction * 1000)),
                                                                self.progress.setFormat(message)))

@@ -123,8 +123,11 @@ async function studioFetch(url, opts) {
 function bundleFetch(config, url, opts) {
   const target = new URL(url);
   const upstream = (config.repositories || {})[target.hostname];
-  if (upstream) return fetch(upstream.replace(/\/$/, "") + target.pathname + target.search, opts);
-  if (config.network === "web" && !/(^|\.)(localhost|external|internal|local)$/.test(target.hostname)) return fetch(url, opts);
+  // Only the method goes along: the guest's own headers would make these non-simple CORS
+  // requests (a preflight most static hosts do not answer).
+  const simple = { method: opts.method, body: opts.body };
+  if (upstream) return fetch(upstream.replace(/\/$/, "") + target.pathname + target.search, simple);
+  if (config.network === "web" && !/(^|\.)(localhost|external|internal|local)$/.test(target.hostname)) return fetch(url, simple);
   const why = `This page's machine may reach only its repositories, not ${target.hostname}.\n`;
   return Promise.resolve(new Response(why, { status: 403, statusText: "Forbidden", headers: { "content-type": "text/plain" } }));
 }
