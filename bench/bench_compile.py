@@ -131,6 +131,9 @@ def bench_guest(scratch: Path, alpine: Path) -> None:
     from studio import kernel
 
     os.environ["STUDIO_KERNEL"] = str(kernel.find_kernel())
+    from studio import initrd
+
+    os.environ["STUDIO_INITRD"] = str(initrd.find_initrd())
     from studio.boot.headless import boot_headless
     from studio.compile import programs
     from studio.compile.install import install_change

@@ -158,7 +158,10 @@ def main() -> int:
     try:
         from studio import kernel
 
+        from studio import initrd
+
         kernel_path = kernel.find_kernel()
+        os.environ["STUDIO_INITRD"] = str(initrd.find_initrd())
     except Exception as err:  # noqa: BLE001 (report and go on with the build numbers)
         print(f"no kernel: {err}")
     os.environ["STUDIO_CACHE_DIR"] = str(scratch / "cache")

@@ -32,6 +32,9 @@ def main() -> int:
     from studio import kernel
 
     os.environ["STUDIO_KERNEL"] = str(kernel.find_kernel())
+    from studio import initrd
+
+    os.environ["STUDIO_INITRD"] = str(initrd.find_initrd())
     scratch = Path(tempfile.mkdtemp(prefix="studio-bench-loop-"))
     os.environ["STUDIO_CACHE_DIR"] = str(scratch / "cache")
 

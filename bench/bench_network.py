@@ -36,6 +36,9 @@ def main() -> None:
     from studio import kernel
 
     os.environ.setdefault("STUDIO_KERNEL", str(kernel.find_kernel()))
+    from studio import initrd
+
+    os.environ.setdefault("STUDIO_INITRD", str(initrd.find_initrd()))
     scratch = Path(tempfile.mkdtemp(prefix="bench-network-"))
     os.environ["STUDIO_CACHE_DIR"] = str(scratch / "cache")
     try:

@@ -87,7 +87,10 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="bench-packages-"))
     from studio import kernel
 
-    os.environ.setdefault("STUDIO_KERNEL", str(kernel.find_kernel()))  # it lives in the real cache
+    os.environ.setdefault("STUDIO_KERNEL", str(kernel.find_kernel()))
+    from studio import initrd
+
+    os.environ.setdefault("STUDIO_INITRD", str(initrd.find_initrd()))  # it lives in the real cache
     os.environ["STUDIO_CACHE_DIR"] = str(scratch / "cache")
     try:
         from apkrepo import synthetic_packages

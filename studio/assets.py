@@ -33,4 +33,9 @@ def missing_assets() -> list[str]:
         kernel.find_kernel()
     except kernel.KernelError as err:
         problems.append(str(err))
+    from studio import initrd
+
+    if not initrd.cached_path().is_file():
+        problems.append("the studio's init (initramfs) has not been built yet: run `studio kernel` "
+                        "(packaging/setup.sh does), which builds it in seconds")
     return problems

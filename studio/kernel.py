@@ -196,12 +196,17 @@ def main() -> int:
             shown[0] = int(fraction * 10)
             print(f"[{fraction * 100:5.1f}%] {message[:100]}", flush=True)
 
+    from studio import initrd
+    from studio.errors import StudioError
+
     try:
         result = build(show)
-    except KernelError as err:
+        init = initrd.find_initrd()
+    except (KernelError, StudioError) as err:
         print(f"\nerror: {err}", file=sys.stderr)
         return 1
     print(f"\nkernel: {result.bzimage} ({result.bzimage.stat().st_size // 1024} KiB)")
+    print(f"initrd: {init} ({init.stat().st_size // 1024} KiB)")
     return 0
 
 

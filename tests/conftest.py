@@ -28,6 +28,12 @@ try:
     os.environ.setdefault("STUDIO_KERNEL", str(kernel.find_kernel()))
 except kernel.KernelError:
     pass  # boot tests fail with the KernelError message; the rest still run
+try:
+    from studio import initrd
+
+    os.environ.setdefault("STUDIO_INITRD", str(initrd.find_initrd()))  # built in the real cache
+except Exception:  # noqa: BLE001 (no zig: boot tests say so; the rest still run)
+    pass
 _SCRATCH = Path(tempfile.mkdtemp(prefix="studio-tests-"))
 os.environ["STUDIO_CACHE_DIR"] = str(_SCRATCH / "cache")
 os.environ["STUDIO_DATA_DIR"] = str(_SCRATCH / "data")

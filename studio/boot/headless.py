@@ -23,6 +23,7 @@ class HeadlessResult:
     console: str = ""  # the whole console
     outputs: list[str] = field(default_factory=list)  # per command
     seconds: list[float] = field(default_factory=list)  # per command: from typing it to the next prompt
+    cold_reason: str = ""  # why no saved state served (a cold or kernel-state boot)
 
 
 def open_session(prompt: str = DEFAULT_PROMPT, timeout: float = 30.0):
@@ -84,8 +85,8 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
         from studio.boot.guest_net import network_for
 
         session.boot(project.build_dir, fsjson.boot_config(project), network_for(project))
-        print(f"boot: {'from snapshot' if session.boot_kind == 'snapshot' else 'cold: ' + session.cold_reason}",
-              file=log)
+        kinds = {"snapshot": "from snapshot", "kernel": "the image's init on the saved kernel"}
+        print(f"boot: {kinds.get(session.boot_kind) or 'cold: ' + session.cold_reason}", file=log)
         if not wait_for(lambda: "prompt" in session.console.milestones or failure, timeout):
             reason = failure[0] if failure else f"no shell prompt within {timeout:g} s"
             return _failed(reason, session)
@@ -99,12 +100,12 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
             seconds.append(time.monotonic() - started)
             outputs.append(_without_echo(session.console.since(mark), command))
         output = "\n".join(outputs)
-        if session.saving_snapshot:  # let the state reach the cache before closing
+        if session.saving_snapshot:  # let the states reach the cache before closing
             wait_for(lambda: session.snapshot_saved or failure, 30)
         if expect is not None and not re.search(expect, output, re.MULTILINE):
             return _failed(f"the output did not match /{expect}/", session, output)
         return HeadlessResult(True, "ok", dict(session.console.milestones), session.boot_kind, output,
-                              session.console.text, outputs, seconds)
+                              session.console.text, outputs, seconds, session.cold_reason)
     finally:
         close_session(session, view)
         session.deleteLater()

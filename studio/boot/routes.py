@@ -4,6 +4,7 @@
     studio://app/npm/...        the page's npm files, an explicit list
     studio://app/qwebchannel.js Qt's QWebChannel client (served by the scheme handler from Qt's resources)
     studio://app/kernel/bzImage the guest kernel
+    studio://app/kernel/initrd  the initramfs with the studio's init (studio.initrd)
     studio://app/bios/bios.bin  SeaBIOS
     studio://app/build/...      the current build: fs.json, boot.json, blobs/*.bin
 
@@ -20,7 +21,7 @@ from studio import kernel
 from studio.assets import NPM_DIR, NPM_FILES, PAGE_DIR, PAGE_FILES, SEABIOS
 
 QWEBCHANNEL = "qwebchannel.js"
-BUILD_FILES = frozenset({"fs.json", "boot.json", "state.bin"})
+BUILD_FILES = frozenset({"fs.json", "boot.json", "state.bin", "kernel-state.bin"})
 MIME = {
     ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json",
     ".wasm": "application/wasm", ".bin": "application/octet-stream", ".zst": "application/octet-stream",
@@ -56,6 +57,10 @@ def resolve(url_path: str, build_dir: Path | None) -> Path | str:
         return _inside(NPM_DIR, rest)
     if path == "/kernel/bzImage":
         return kernel.find_kernel()
+    if path == "/kernel/initrd":
+        from studio import initrd
+
+        return initrd.find_initrd()
     if path == "/bios/bios.bin":
         return SEABIOS
     if head == "build" and build_dir is not None and (rest in BUILD_FILES or rest.startswith("blobs/")):

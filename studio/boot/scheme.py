@@ -11,6 +11,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QFile, QIODevice, QObject, QUrl,
 from PySide6.QtWebEngineCore import QWebEngineUrlRequestJob, QWebEngineUrlScheme, QWebEngineUrlSchemeHandler
 
 from studio.boot import routes
+from studio.errors import StudioError
 from studio.kernel import KernelError
 
 SCHEME = b"studio"
@@ -81,7 +82,7 @@ class StudioSchemeHandler(QWebEngineUrlSchemeHandler):
             job.fail(QWebEngineUrlRequestJob.Error.RequestDenied if err.denied
                      else QWebEngineUrlRequestJob.Error.UrlNotFound)
             return
-        except KernelError:
+        except (KernelError, StudioError):  # no kernel built, the init not compiled: missing parts
             job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
             return
         job.setAdditionalResponseHeaders(_HEADERS)

@@ -190,9 +190,11 @@ class BootSession(QObject):
         self.profile = QWebEngineProfile()
         self.handler = StudioSchemeHandler(self)
         self.snapshots: SnapshotStore | None = None  # None: never restore or save states
-        self.boot_kind = ""  # "snapshot" or "cold"
-        self.cold_reason = ""
+        self.boot_kind = ""  # "snapshot" (at the prompt), "kernel" (the image's init runs fresh) or "cold"
+        self.cold_reason = ""  # why no prompt state (and, for a cold boot, no kernel state) served
         self._snapshot_to_save: tuple[str, dict, str] | None = None
+        self._kernel_to_save: tuple[str, dict, str] | None = None  # key, parts, request id
+        self.kernel_state_saved = False
         self._state_request = ""  # the id of the state save asked for, if any
         self._state_max_bytes = 0
         self.snapshot_saved = False
@@ -248,25 +250,52 @@ class BootSession(QObject):
         # The largest state this machine can save: its memory, video memory and some device state.
         self._state_max_bytes = (int(config.get("memory_mb", 256)) + 2 + 62) << 20
         self.boot_kind, self.cold_reason = "cold", "snapshots are off"
+        self._kernel_to_save = None
+        self.kernel_state_saved = False
         if self.snapshots is not None:
-            parts = snapshots.components(build_dir, boot_config)
-            key = snapshots.key_of(parts)
-            saved = self.snapshots.get(key)
-            state = build_dir / "state.bin"
-            state.unlink(missing_ok=True)
-            if saved is not None:
-                try:
-                    os.link(saved, state)  # states are written once and never changed
-                except OSError:
-                    shutil.copyfile(saved, state)
-                config["initial_state"] = "build/state.bin"
-                self.boot_kind, self.cold_reason = "snapshot", ""
-            else:
-                self.cold_reason = self.snapshots.why_cold(boot_config.get("name", ""), parts)
-                self._snapshot_to_save = (key, parts, boot_config.get("name", ""))
+            self._choose_state(build_dir, boot_config, config)
         self._set_state(BOOTING)
-        self.progress.emit("Restoring the saved machine" if self.boot_kind == "snapshot" else "Starting the machine", 0.0)
+        self.progress.emit({"snapshot": "Restoring the saved machine", "kernel": "Restoring the saved kernel"}
+                           .get(self.boot_kind, "Starting the machine"), 0.0)
         self.page.runJavaScript(f"studio.boot({json.dumps(config)})")
+
+    def _choose_state(self, build_dir: Path, boot_config: dict, config: dict) -> None:
+        """A prompt state of this very image when there is one; else a kernel state of this
+        machine (its init then runs the image's own); else a cold boot that saves a kernel state
+        when the studio's init waits. Either of the last two saves a prompt state at the prompt."""
+        name = boot_config.get("name", "")
+        machine = snapshots.machine_parts(boot_config)
+        parts = snapshots.components(build_dir, boot_config, machine)
+        key = snapshots.key_of(parts)
+        if self._place(self.snapshots.get(key), build_dir / "state.bin"):
+            config["initial_state"] = "build/state.bin"
+            self.boot_kind, self.cold_reason = "snapshot", ""
+            return
+        self.cold_reason = self.snapshots.why_cold(name, parts)
+        self._snapshot_to_save = (key, parts, name)
+        kernel_key = snapshots.key_of(machine)
+        if self._place(self.snapshots.get(kernel_key), build_dir / "kernel-state.bin"):
+            config["kernel_state"] = "build/kernel-state.bin"
+            self.boot_kind = "kernel"
+            return
+        self.cold_reason += "; " + self.snapshots.why_no_kernel_state(machine)
+        request = secrets.token_hex(16)
+        self._kernel_to_save = (kernel_key, machine, request)
+        self.bridge.expect_state(request, self._state_max_bytes)
+        config["save_kernel_state"] = request
+        config["state_piece"] = STATE_PIECE
+
+    @staticmethod
+    def _place(saved: Path | None, target: Path) -> bool:
+        """Put a saved state where the page loads it from (a hard link: states never change)."""
+        target.unlink(missing_ok=True)
+        if saved is None:
+            return False
+        try:
+            os.link(saved, target)
+        except OSError:
+            shutil.copyfile(saved, target)
+        return True
 
     def stop(self) -> None:
         if self.state in (BOOTING, RUNNING):
@@ -472,6 +501,12 @@ class BootSession(QObject):
         self.page.runJavaScript(f"studio.saveState({json.dumps(self._state_request)}, {STATE_PIECE})")
 
     def _store_snapshot(self, request: str, raw: bytes) -> None:
+        if self.snapshots is not None and self._kernel_to_save is not None and request == self._kernel_to_save[2]:
+            key, machine, _ = self._kernel_to_save
+            self._kernel_to_save = None
+            self.snapshots.put(key, raw, snapshots.KERNEL_STATES, machine)
+            self.kernel_state_saved = True
+            return
         if self.snapshots is None or self._snapshot_to_save is None or not request or request != self._state_request:
             return
         key, parts, name = self._snapshot_to_save

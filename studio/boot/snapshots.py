@@ -2,10 +2,14 @@
 everything a restore depends on, so a state is only ever restored onto the very machine that
 saved it.
 
-The key covers the image (fs.json, which names every file's content hash), the kernel, the
-BIOS, the v86 build (libv86.js and v86.wasm) and the boot settings (command line, memory).
-When no state matches, `why_cold` compares with the project's newest state and says which of
-these changed.
+Two kinds:
+- a prompt state, saved when a boot reaches its shell prompt: keyed by the image (fs.json, which
+  names every file's content hash) and the machine (below); restored, the shell goes on;
+- a kernel state, saved when the studio's init waits before mounting any image: keyed by the
+  machine only (the kernel, the studio's init, the BIOS, the v86 build, and the boot settings:
+  command line, memory, network card), so it serves every image: restored, it is given today's
+  image and its init goes on to run the image's own /sbin/init.
+When no state matches, `why_cold` says which of these changed.
 """
 
 from __future__ import annotations
@@ -21,16 +25,18 @@ import zstandard
 from studio import assets, kernel, paths
 from studio.fsutil import atomic_write
 
-FORMAT = 1
+FORMAT = 2
+KERNEL_STATES = "(kernel states)"  # the "project" kernel states are filed under
 KEEP_PER_PROJECT = 3  # older states of a project are deleted when a new one is saved
 ZSTD_LEVEL = 3  # fast: a state is written right after the first boot reaches its prompt
 
 COMPONENT_NAMES = {
     "image": "the image's content changed",
     "kernel": "the kernel changed",
+    "initrd": "the studio's init changed",
     "bios": "the BIOS changed",
     "v86": "v86 was upgraded",
-    "boot": "the boot settings (memory or kernel command line) changed",
+    "boot": "the boot settings (memory, kernel command line or network card) changed",
     "format": "the snapshot format changed",
 }
 
@@ -42,17 +48,25 @@ def _digest(*files: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def components(build_dir: Path, boot_config: dict) -> dict[str, str]:
-    """What a state depends on, each as a short hash."""
+def machine_parts(boot_config: dict) -> dict[str, str]:
+    """What any state depends on besides the image, each as a short hash."""
+    from studio import initrd
+
     boot = {k: boot_config[k] for k in ("cmdline", "memory_mb")}
+    boot["network card"] = boot_config.get("network", "off") != "off"
     return {
-        "image": _digest(Path(build_dir) / "fs.json"),
         "kernel": _digest(kernel.find_kernel()),
+        "initrd": _digest(initrd.find_initrd()),
         "bios": _digest(assets.SEABIOS),
         "v86": _digest(assets.NPM_DIR / "v86/build/libv86.js", assets.NPM_DIR / "v86/build/v86.wasm"),
         "boot": hashlib.sha256(json.dumps(boot, sort_keys=True).encode()).hexdigest()[:16],
         "format": str(FORMAT),
     }
+
+
+def components(build_dir: Path, boot_config: dict, machine: dict[str, str] | None = None) -> dict[str, str]:
+    """What a prompt state depends on: the image and the machine."""
+    return {"image": _digest(Path(build_dir) / "fs.json"), **(machine or machine_parts(boot_config))}
 
 
 def key_of(parts: dict[str, str]) -> str:
@@ -118,6 +132,15 @@ class SnapshotStore:
         newest = mine[0]
         changed = [COMPONENT_NAMES[k] for k in COMPONENT_NAMES if newest.parts.get(k) != parts.get(k)]
         return "the saved snapshot no longer matches: " + ", ".join(changed or ["it is incomplete"])
+
+    def why_no_kernel_state(self, machine: dict[str, str]) -> str:
+        """Why no kernel state fits `machine`: what differs from the newest kernel state."""
+        states = [s for s in self.list() if s.project == KERNEL_STATES]
+        if not states:
+            return "no kernel state yet (one is saved during this boot)"
+        changed = [COMPONENT_NAMES[k] for k in COMPONENT_NAMES if k != "image"
+                   and states[0].parts.get(k) != machine.get(k)]
+        return ", ".join(changed or ["the kernel state is incomplete"]) + " (a new kernel state is saved during this boot)"
 
     def for_export(self, project, entries=None) -> Path | None:
         """The snapshot matching the image (`entries`, or the project as saved on disk), if one exists."""

@@ -59,7 +59,8 @@ def _kind(relative: str) -> str:
         return "file blobs"
     if relative.startswith("build/state"):
         return "snapshot"
-    return {"bios/bios.bin": "bios", "kernel/bzImage": "kernel", "build/fs.json": "filesystem"}.get(relative, "page")
+    return {"bios/bios.bin": "bios", "kernel/bzImage": "kernel", "kernel/initrd": "kernel",
+            "build/fs.json": "filesystem"}.get(relative, "page")
 
 
 def export(project: Project, out: Path, snapshot: Path | None = None, progress: Progress | None = None,
@@ -90,6 +91,9 @@ def export(project: Project, out: Path, snapshot: Path | None = None, progress: 
     shutil.copyfile(assets.SEABIOS, staging / "bios" / "bios.bin")
     (staging / "kernel").mkdir()
     shutil.copyfile(kernel.find_kernel(), staging / "kernel" / "bzImage")
+    from studio import initrd
+
+    shutil.copyfile(initrd.find_initrd(), staging / "kernel" / "initrd")
 
     fs = json.loads((build.out / "fs.json").read_text())
     blobs = _collect_blobs(fs["fsroot"])

@@ -127,7 +127,7 @@ def build(project: Project, out: Path | None = None, progress: Progress | None =
 def boot_config(project: Project) -> dict:
     cmdline = kernel.CMDLINE + (" " + project.boot.kernel_args if project.boot.kernel_args else "")
     return {"cmdline": cmdline, "memory_mb": project.boot.memory_mb, "name": project.name,
-            "network": project.boot.network}
+            "network": project.boot.network, "initrd": "kernel/initrd"}
 
 
 def _tree(entries: dict[str, Entry], shas: dict[str, str]) -> list:

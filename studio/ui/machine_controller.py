@@ -124,8 +124,11 @@ class MachineController(QObject):
 
         self.traffic = [0, 0]
         self.session.boot(result.out, fsjson.boot_config(project), network_for(project))
-        self.state_label.setText("Restoring the saved machine (image unchanged)" if self.session.boot_kind == "snapshot"
-                                 else f"Booting cold: {self.session.cold_reason}")
+        kind = self.session.boot_kind
+        self.state_label.setText(
+            "Restoring the saved machine (image unchanged)" if kind == "snapshot" else
+            "Starting the image's init on the saved kernel (image changed)" if kind == "kernel" else
+            f"Booting cold: {self.session.cold_reason}")
         self.session.focus_terminal()
 
     def stop(self) -> None:

@@ -132,6 +132,38 @@ function bundleFetch(config, url, opts) {
   return Promise.resolve(new Response(why, { status: 403, statusText: "Forbidden", headers: { "content-type": "text/plain" } }));
 }
 
+// The clock and a random seed, as the studio's init reads them: "S N HEX".
+function freshness() {
+  const now = Date.now();
+  const seed = new Uint8Array(64);
+  crypto.getRandomValues(seed);
+  return `${Math.floor(now / 1000)} ${(now % 1000) * 1000000} ${Array.from(seed, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+function releaseInit(machine) {
+  if (machine === emulator) machine.serial0_send("go " + freshness() + "\n");
+}
+
+// A machine restored at its prompt: the clock keeper the init left behind sets the host's time
+// and reseeds the random pool (it reads the virtio console, not the user's terminal).
+function freshen(machine) {
+  if (machine === emulator) machine.bus.send("virtio-console0-input-bytes", new TextEncoder().encode("time " + freshness() + "\n"));
+}
+
+// A restored kernel state still holds the image it was saved with: put today's in its place
+// before the init mounts it (nothing of the old one was read: the guest has not mounted 9p).
+async function attachImage(machine) {
+  const json = await (await fetch("build/fs.json", { cache: "no-store" })).json();
+  const fs = machine.fs9p;
+  fs.inodes = [];
+  fs.inodedata = {};
+  fs.qidcounter.last_qidnumber = 0;
+  fs.used_size = 0;
+  fs.mounts = [];
+  fs.CreateDirectory("", -1);
+  fs.load_from_json(json);
+}
+
 window.studio = {
   // config: {cmdline, memory_mb, name}; the build is served under /build/.
   boot(config) {
@@ -158,9 +190,17 @@ window.studio = {
       disable_mouse: true,
       disable_speaker: true,
     };
-    // A saved state (the key matched: same image, kernel, BIOS, v86 and settings) is restored
-    // instead of booting; v86 decompresses the zstd state itself.
-    if (config.initial_state) options.initial_state = { url: config.initial_state };
+    // Every boot starts from the studio's initramfs: its init waits for a "go" line before it
+    // mounts the image (see resources/init/studio_init.c). The virtio console carries the clock
+    // and a random seed to a machine restored at its prompt, never through the user's terminal.
+    if (config.initrd) options.initrd = { url: config.initrd };
+    options.virtio_console = true;
+    // A saved state is restored instead of booting; v86 decompresses zstd states itself. A prompt
+    // state (initial_state: same image, kernel, BIOS, v86, settings) goes on at its shell; a kernel
+    // state (kernel_state: the kernel up, waiting for the studio, no image read yet) is given
+    // today's image and told to go.
+    const restored = config.initial_state || config.kernel_state;
+    if (restored) options.initial_state = { url: restored };
     // The network card, unless the project's network is off: v86's in-page network answers ARP,
     // DHCP and DNS; each HTTP request the guest makes (TCP port 80) goes to guestFetch.
     const network = config.network && config.network !== "off";
@@ -192,10 +232,32 @@ window.studio = {
       setStatus("Could not load " + e.file_name);
       send({ type: "error", message: "could not load " + e.file_name });
     });
-    emulator.add_listener("emulator-ready", () => {
+    const booted = emulator;
+    emulator.add_listener("emulator-ready", async () => {
       setStatus(config.initial_state ? "Restored" : "Booting…");
       send({ type: "milestone", name: "emulator-ready" });
-      if (config.initial_state) send({ type: "milestone", name: "restored" });
+      if (config.initial_state) {
+        send({ type: "milestone", name: "restored" });
+      } else if (config.kernel_state) {
+        send({ type: "milestone", name: "kernel-restored" });
+        await attachImage(booted);
+        releaseInit(booted);
+      }
+    });
+    // A cold boot: when the studio's init waits, the studio may save the machine (once per
+    // kernel, BIOS, v86 and settings), then the init is told to go.
+    let tail = "";
+    const marker = "studio-init: waiting for the studio";
+    emulator.add_listener("serial0-output-byte", async (byte) => {
+      if (restored || tail === null) return;
+      tail = (tail + String.fromCharCode(byte)).slice(-marker.length);
+      if (tail !== marker) return;
+      tail = null;
+      if (config.save_kernel_state) {
+        send({ type: "milestone", name: "kernel-waiting" });
+        await this.saveState(config.save_kernel_state, config.state_piece);
+      }
+      releaseInit(booted);
     });
     emulator.add_listener("emulator-started", () => {
       // A restored shell answers a newline with a fresh prompt; until it has said anything,
@@ -226,6 +288,8 @@ window.studio = {
         firstByte = false;
         setStatus("Running");
         send({ type: "milestone", name: "first-output" });
+        // Restored at its prompt and running again (it answered the nudge): give it today's clock.
+        if (config.initial_state) freshen(booted);
       }
       outBytes.push(byte);
       if (!flushTimer) flushTimer = setTimeout(flushSerial, lastBatch >= BULK_BYTES ? BULK_BATCH_MS : QUICK_BATCH_MS);
