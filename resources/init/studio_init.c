@@ -75,21 +75,31 @@ static void freshen(const char *args) {
     if (fd >= 0) close(fd);
 }
 
+/* One line (without its end), read in as few reads as the device allows: a byte at a time
+ * costs a wakeup per byte in an emulated machine. Bytes after the line are dropped (the studio
+ * sends one line and waits). */
 static int read_line(int fd, char *line, size_t size) {
     size_t n = 0;
-    while (n + 1 < size) {
-        char c;
-        ssize_t got = read(fd, &c, 1);
+    for (;;) {
+        ssize_t got = read(fd, line + n, size - 1 - n);
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) return -1;
-        if (c == '\n' || c == '\r') {
-            if (n == 0) continue;
-            break;
+        size_t end = n + (size_t)got;
+        for (size_t i = n; i < end; i++) {
+            if (line[i] != '\n' && line[i] != '\r') continue;
+            if (i == 0) {  /* an empty line (a lone end of line): skip it */
+                memmove(line, line + 1, end - 1), end--, i--;
+                continue;
+            }
+            line[i] = 0;
+            return (int)i;
         }
-        line[n++] = c;
+        n = end;
+        if (n + 1 >= size) {
+            line[n] = 0;
+            return (int)n;
+        }
     }
-    line[n] = 0;
-    return (int)n;
 }
 
 static void clock_keeper(int fd) {

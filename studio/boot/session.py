@@ -257,7 +257,10 @@ class BootSession(QObject):
         self._set_state(BOOTING)
         self.progress.emit({"snapshot": "Restoring the saved machine", "kernel": "Restoring the saved kernel"}
                            .get(self.boot_kind, "Starting the machine"), 0.0)
-        self.page.runJavaScript(f"studio.boot({json.dumps(config)})")
+        # A kernel state is given today's image at once (fs.json inlined: no round trip through
+        # the scheme, which is busy serving the state).
+        image = (build_dir / "fs.json").read_text() if config.get("kernel_state") else "null"
+        self.page.runJavaScript(f"studio.boot({json.dumps(config)}, {image})")
 
     def _choose_state(self, build_dir: Path, boot_config: dict, config: dict) -> None:
         """A prompt state of this very image when there is one; else a kernel state of this

@@ -132,16 +132,24 @@ function bundleFetch(config, url, opts) {
   return Promise.resolve(new Response(why, { status: 403, statusText: "Forbidden", headers: { "content-type": "text/plain" } }));
 }
 
+function sendState(request, piece, state) {
+  if (!bridge) return;
+  const count = Math.ceil(state.length / piece);
+  for (let i = 0; i < count; i++) bridge.stateChunk(request, i, count, toBase64(state.subarray(i * piece, (i + 1) * piece)));
+}
+
 // The clock and a random seed, as the studio's init reads them: "S N HEX".
 function freshness() {
   const now = Date.now();
-  const seed = new Uint8Array(64);
+  const seed = new Uint8Array(32);
   crypto.getRandomValues(seed);
   return `${Math.floor(now / 1000)} ${(now % 1000) * 1000000} ${Array.from(seed, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 function releaseInit(machine) {
-  if (machine === emulator) machine.serial0_send("go " + freshness() + "\n");
+  if (machine !== emulator) return;
+  send({ type: "milestone", name: "go" });
+  machine.serial0_send("go " + freshness() + "\n");
 }
 
 // A machine restored at its prompt: the clock keeper the init left behind sets the host's time
@@ -152,8 +160,8 @@ function freshen(machine) {
 
 // A restored kernel state still holds the image it was saved with: put today's in its place
 // before the init mounts it (nothing of the old one was read: the guest has not mounted 9p).
-async function attachImage(machine) {
-  const json = await (await fetch("build/fs.json", { cache: "no-store" })).json();
+// `image` is the fs.json, fetched while the state was being restored.
+function attachImage(machine, json) {
   const fs = machine.fs9p;
   fs.inodes = [];
   fs.inodedata = {};
@@ -162,11 +170,25 @@ async function attachImage(machine) {
   fs.mounts = [];
   fs.CreateDirectory("", -1);
   fs.load_from_json(json);
+  prefetch(fs);
+}
+
+// What every boot of an Alpine image reads first (BusyBox, the C library, /etc): fetch their
+// contents now, in parallel, rather than one by one as the guest asks (v86 keeps them).
+const BOOT_FILES = ["/bin/busybox", "/lib/ld-musl-i386.so.1", "/etc/inittab", "/etc/init.d/rcS", "/etc/profile",
+                    "/etc/hostname", "/etc/passwd", "/etc/group", "/etc/motd", "/etc/fstab", "/etc/shells"];
+function prefetch(fs) {
+  for (const path of BOOT_FILES) {
+    const id = fs.SearchPath(path).id;
+    const inode = id === -1 ? null : fs.GetInode(id);
+    if (inode && inode.sha256sum && inode.size) fs.storage.read(inode.sha256sum, 0, inode.size, inode.size).catch(() => {});
+  }
 }
 
 window.studio = {
   // config: {cmdline, memory_mb, name}; the build is served under /build/.
-  boot(config) {
+  // image: the build's fs.json when the studio inlines it (a kernel-state boot), else fetched.
+  boot(config, image) {
     this.stop();
     term.reset();
     bootStart = performance.now();
@@ -233,16 +255,22 @@ window.studio = {
       send({ type: "error", message: "could not load " + e.file_name });
     });
     const booted = emulator;
-    emulator.add_listener("emulator-ready", async () => {
+    // The bundle fetches its fs.json while the state loads; the studio inlines it.
+    const attached = !config.kernel_state || image ? null
+      : fetch("build/fs.json", { cache: "no-store" }).then((r) => r.json());
+    emulator.add_listener("emulator-ready", () => {
       setStatus(config.initial_state ? "Restored" : "Booting…");
       send({ type: "milestone", name: "emulator-ready" });
-      if (config.initial_state) {
-        send({ type: "milestone", name: "restored" });
-      } else if (config.kernel_state) {
-        send({ type: "milestone", name: "kernel-restored" });
-        await attachImage(booted);
-        releaseInit(booted);
-      }
+      if (config.initial_state) send({ type: "milestone", name: "restored" });
+    });
+    // v86 restores a saved state after "emulator-ready" and says "emulator-loaded" once it has:
+    // the image goes in and the init is told to go right then, in this callback (once it
+    // returns, v86 runs the guest for a while).
+    emulator.add_listener("emulator-loaded", async () => {
+      if (!config.kernel_state) return;
+      send({ type: "milestone", name: "kernel-restored" });
+      attachImage(booted, image || await attached);
+      releaseInit(booted);
     });
     // A cold boot: when the studio's init waits, the studio may save the machine (once per
     // kernel, BIOS, v86 and settings), then the init is told to go.
@@ -253,11 +281,11 @@ window.studio = {
       tail = (tail + String.fromCharCode(byte)).slice(-marker.length);
       if (tail !== marker) return;
       tail = null;
-      if (config.save_kernel_state) {
-        send({ type: "milestone", name: "kernel-waiting" });
-        await this.saveState(config.save_kernel_state, config.state_piece);
-      }
-      releaseInit(booted);
+      send({ type: "milestone", name: "kernel-waiting" });
+      if (!config.save_kernel_state) { releaseInit(booted); return; }
+      const state = new Uint8Array(await booted.save_state());
+      releaseInit(booted);  // the machine goes on while its saved state travels to the studio
+      sendState(config.save_kernel_state, config.state_piece, state);
     });
     emulator.add_listener("emulator-started", () => {
       // A restored shell answers a newline with a fresh prompt; until it has said anything,
@@ -309,9 +337,7 @@ window.studio = {
   // it compressed).
   async saveState(request, piece) {
     if (!emulator || !bridge) return;
-    const state = new Uint8Array(await emulator.save_state());
-    const count = Math.ceil(state.length / piece);
-    for (let i = 0; i < count; i++) bridge.stateChunk(request, i, count, toBase64(state.subarray(i * piece, (i + 1) * piece)));
+    sendState(request, piece, new Uint8Array(await emulator.save_state()));
   },
 
   // Write files into the running machine's 9p filesystem (making folders as needed).
