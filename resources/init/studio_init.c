@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/random.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,26 @@ static void clock_keeper(int fd) {
     _exit(0);
 }
 
+/* The image's init: /sbin/init, or what the kernel command line's init= names (the kernel
+ * keeps init= to itself when it runs an initramfs, so it is read back from /proc/cmdline). */
+static char next_init[PATH_MAX] = "/sbin/init";
+
+static void choose_init(void) {
+    mkdir("/proc", 0555);
+    if (mount("proc", "/proc", "proc", 0, NULL) != 0) return;
+    char cmdline[4096] = "";
+    int fd = open("/proc/cmdline", O_RDONLY);
+    if (fd >= 0) {
+        ssize_t n = read(fd, cmdline, sizeof cmdline - 1);
+        cmdline[n > 0 ? n : 0] = 0;
+        close(fd);
+    }
+    umount("/proc");
+    for (char *word = strtok(cmdline, " \n"); word; word = strtok(NULL, " \n"))
+        if (strncmp(word, "init=", 5) == 0 && word[5] == '/' && strlen(word + 5) < sizeof next_init)
+            strcpy(next_init, word + 5);
+}
+
 int main(void) {
     mkdir("/dev", 0755);
     mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
@@ -134,6 +155,7 @@ int main(void) {
     }
     if (terminal) tcsetattr(0, TCSANOW, &saved);
     freshen(line + 3);
+    choose_init();
 
     mkdir("/newroot", 0755);
     if (mount("host9p", "/newroot", "9p", 0, ROOT_OPTIONS) != 0) fail("mounting the image's root over 9p");
@@ -149,9 +171,11 @@ int main(void) {
     unlink("/init");  /* the initramfs is of no further use */
     if (mount(".", "/", NULL, MS_MOVE, NULL) != 0) fail("moving the image's root to /");
     if (chroot(".") != 0 || chdir("/") != 0) fail("entering the image's root");
-    say("Run /sbin/init as init process\n");
-    char *argv[] = {"/sbin/init", NULL};
-    execv("/sbin/init", argv);
-    fail("starting the image's /sbin/init");
+    char message[PATH_MAX + 40];
+    snprintf(message, sizeof message, "Run %s as init process\n", next_init);
+    say(message);
+    char *argv[] = {next_init, NULL};
+    execv(next_init, argv);
+    fail("starting the image's init");
     return 1;
 }
