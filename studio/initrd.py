@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -24,11 +25,18 @@ FORMAT = 1
 MARK_WAITING = "studio-init: waiting for the studio"
 
 
-def _key() -> str:
-    from studio.compile import toolchain
+def _zig_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        return version("ziglang")
+    except PackageNotFoundError:
+        return "none"
+
+
+def _key() -> str:
     digest = hashlib.sha256(SOURCE.read_bytes())
-    digest.update(f"{FORMAT} {toolchain.version()}".encode())
+    digest.update(f"{FORMAT} {_zig_version()}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -48,13 +56,14 @@ def find_initrd() -> Path:
 
 
 def build(target: Path) -> None:
-    from studio.compile import toolchain
-
+    """Compile the init with zig (PyPI `ziglang`, the studio's one C compiler) into the archive."""
+    if _zig_version() == "none":
+        raise StudioError("zig is missing (the `ziglang` Python package): packaging/setup.sh installs it")
     with tempfile.TemporaryDirectory(prefix="studio-init-") as tmp:
         binary = Path(tmp) / "init"
-        command = toolchain.compiler("c") + ["-target", "x86-linux-musl", "-static", "-Os", "-s", "-Wall",
-                                             str(SOURCE), "-o", str(binary)]
-        done = subprocess.run([str(c) for c in command], capture_output=True, text=True)
+        command = [sys.executable, "-m", "ziglang", "cc", "-target", "x86-linux-musl", "-static", "-Os", "-s",
+                   "-Wall", str(SOURCE), "-o", str(binary)]
+        done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise StudioError(f"compiling the studio's init failed:\n{done.stdout}{done.stderr}")
         archive = cpio([("dev", 0o040755, b"", None), ("dev/console", 0o020600, b"", (5, 1)),

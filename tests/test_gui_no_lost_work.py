@@ -197,7 +197,7 @@ def test_reboot_with_changes_uses_the_unsaved_tab_or_asks(window):
     window.editor_tabs.ask_unsaved = lambda verb, titles: editor_tabs.APPLY
     window.reboot_action.trigger()
     assert wait_for(lambda: window.session.state == "running" and window.session.boot_kind, 90)
-    assert window.session.boot_kind == "cold"  # not the old snapshot: the image changed
+    assert window.session.boot_kind == "kernel"  # not the old prompt state: the image changed
     console = window.session.console
     mark = console.position
     window.session.type("cat /etc/hostname\n")
