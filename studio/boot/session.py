@@ -11,6 +11,8 @@ import json
 import os
 import secrets
 import shutil
+import threading
+import zlib
 from pathlib import Path
 
 import shiboken6
@@ -503,21 +505,41 @@ class BootSession(QObject):
         self.bridge.expect_state(self._state_request, self._state_max_bytes)
         self.page.runJavaScript(f"studio.saveState({json.dumps(self._state_request)}, {STATE_PIECE})")
 
-    def _store_snapshot(self, request: str, raw: bytes) -> None:
-        if self.snapshots is not None and self._kernel_to_save is not None and request == self._kernel_to_save[2]:
-            key, machine, _ = self._kernel_to_save
+    def _store_snapshot(self, request: str, packed: bytes) -> None:
+        """A requested state arrived (gzipped by the page): unpack it, at most as large as this
+        machine's state can be, and keep it, in a thread (it is tens of megabytes)."""
+        store, limit = self.snapshots, self._state_max_bytes
+        if store is not None and self._kernel_to_save is not None and request == self._kernel_to_save[2]:
+            key, parts, _ = self._kernel_to_save
             self._kernel_to_save = None
-            self.snapshots.put(key, raw, snapshots.KERNEL_STATES, machine)
-            self.kernel_state_saved = True
+            threading.Thread(target=self._keep_state, args=(store, key, packed, limit, snapshots.KERNEL_STATES,
+                                                            parts, True), daemon=True).start()
             return
-        if self.snapshots is None or self._snapshot_to_save is None or not request or request != self._state_request:
+        if store is None or self._snapshot_to_save is None or not request or request != self._state_request:
             return
         key, parts, name = self._snapshot_to_save
-        self._snapshot_to_save = None
         self._state_request = ""
-        saved = self.snapshots.put(key, raw, name, parts)
-        self.snapshot_saved = True
-        self.snapshotSaved.emit(key, saved.size)
+        threading.Thread(target=self._keep_state, args=(store, key, packed, limit, name, parts, False),
+                         daemon=True).start()
+
+    def _keep_state(self, store, key: str, packed: bytes, limit: int, owner: str, parts: dict, kernel_state: bool):
+        try:
+            unpacker = zlib.decompressobj(wbits=31)
+            raw = unpacker.decompress(packed, limit + 1)
+            if len(raw) > limit or not unpacker.eof:
+                raise ValueError(f"it unpacks to more than {limit} bytes or is cut short")
+            saved = store.put(key, raw, owner, parts)
+        except (ValueError, zlib.error, OSError) as err:
+            self.page_log.append(f"the machine's state was not kept: {err}")
+            if not kernel_state:
+                self._snapshot_to_save = None
+            return
+        if kernel_state:
+            self.kernel_state_saved = True
+        else:
+            self._snapshot_to_save = None
+            self.snapshot_saved = True
+            self.snapshotSaved.emit(key, saved.size)
 
     def _fail(self, message: str) -> None:
         self._set_state(FAILED)
