@@ -225,9 +225,18 @@ def cmd_export(args) -> int:
             print("error: no snapshot of this image yet: boot it once (studio boot DIR --headless) "
                   "to make one, or export without --snapshot", file=sys.stderr)
             return 1
+    kernel_state = None
+    if args.kernel_state and snapshot is None:
+        from studio.boot.snapshots import SnapshotStore
+
+        kernel_state = SnapshotStore().kernel_state_for(project)
+        if kernel_state is None:
+            print("error: no kernel state for this machine yet: boot any image once (studio boot DIR --headless), "
+                  "or export without --kernel-state", file=sys.stderr)
+            return 1
     progress = _ProgressLine()
     try:
-        report = export(project, Path(args.out), snapshot, progress, network=args.network)
+        report = export(project, Path(args.out), snapshot, progress, network=args.network, kernel_state=kernel_state)
     finally:
         progress.done()
     print(f"exported {project.name} to {report.out}\n{report.table()}")
@@ -347,6 +356,9 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("dir")
     exp.add_argument("out")
     exp.add_argument("--snapshot", action="store_true", help="include the saved machine state (instant boot)")
+    exp.add_argument("--kernel-state", action="store_true",
+                     help="include the saved kernel state: a visitor's first boot starts at the kernel, "
+                          "the image's init runs fresh (ignored with --snapshot)")
     exp.add_argument("--network", action="store_true",
                      help="give the page's machine the project's repositories (they must send CORS headers)")
     exp.set_defaults(func=cmd_export)

@@ -142,3 +142,21 @@ def test_a_bundle_with_network_installs_from_a_cors_repository_in_chromium(new_p
         assert "hello from greet" in text.split("greet", 1)[-1], text[-1500:]
     finally:
         server.shutdown()
+
+
+def test_exported_kernel_state_boots_in_chromium(new_project, tmp_path, serve):
+    project = new_project("bundled-kernel")
+    assert run_studio("boot", str(project.root), "--headless", "--run", "true").returncode == 0  # saves it
+    project.write_file("/etc/motd", "edited after the kernel state\n")
+    project.save_meta()
+    plain = run_studio("export", str(project.root), str(tmp_path / "plain"))
+    result = run_studio("export", str(project.root), str(tmp_path / "fast"), "--kernel-state")
+    assert plain.returncode == 0 and result.returncode == 0, result.stderr
+    import json
+
+    boot = json.loads((tmp_path / "fast" / "build" / "boot.json").read_text())
+    assert boot["kernel_state"] == "build/kernel-state.bin.zst"
+    text = boot_in_chromium(serve(tmp_path / "fast"), "cat /etc/motd", "edited after the kernel state")
+    assert "edited after the kernel state" in text.split("cat /etc/motd", 1)[-1]
+    sizes = [sum(f.stat().st_size for f in (tmp_path / name).rglob("*") if f.is_file()) for name in ("plain", "fast")]
+    print(f"\nbundle {sizes[0] / 1e6:.2f} MB, with the kernel state {sizes[1] / 1e6:.2f} MB")

@@ -142,6 +142,12 @@ class SnapshotStore:
                    and states[0].parts.get(k) != machine.get(k)]
         return ", ".join(changed or ["the kernel state is incomplete"]) + " (a new kernel state is saved during this boot)"
 
+    def kernel_state_for(self, project) -> Path | None:
+        """The kernel state of the machine `project` boots on, if one was saved."""
+        from studio.build import fsjson
+
+        return self.get(key_of(machine_parts(fsjson.boot_config(project))))
+
     def for_export(self, project, entries=None) -> Path | None:
         """The snapshot matching the image (`entries`, or the project as saved on disk), if one exists."""
         from studio.build import fsjson

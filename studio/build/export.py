@@ -57,17 +57,19 @@ def _kind(relative: str) -> str:
         return "terminal"
     if relative.startswith("build/blobs/"):
         return "file blobs"
-    if relative.startswith("build/state"):
+    if relative.startswith(("build/state", "build/kernel-state")):
         return "snapshot"
     return {"bios/bios.bin": "bios", "kernel/bzImage": "kernel", "kernel/initrd": "kernel",
             "build/fs.json": "filesystem"}.get(relative, "page")
 
 
 def export(project: Project, out: Path, snapshot: Path | None = None, progress: Progress | None = None,
-           entries=None, network: bool = False) -> ExportReport:
+           entries=None, network: bool = False, kernel_state: Path | None = None) -> ExportReport:
     """Write the bundle. Without `network` the page's machine has no network card; with it, the
     machine reaches the project's repositories from the visitor's browser (which needs each
-    repository to answer with `Access-Control-Allow-Origin`), and in "web" mode plain HTTP too."""
+    repository to answer with `Access-Control-Allow-Origin`), and in "web" mode plain HTTP too.
+    A `snapshot` (prompt state) opens the page at a running shell; a `kernel_state` makes a
+    visitor's first boot start at the saved kernel, the image's own init run fresh."""
     started = time.perf_counter()
     report = progress or (lambda message, fraction: None)
     out = Path(out)
@@ -106,8 +108,11 @@ def export(project: Project, out: Path, snapshot: Path | None = None, progress: 
     boot.update(bundle_network(project) if network else {"repositories": {},
                                                          "network": "off" if boot["network"] == "off" else "repositories"})
     if snapshot is not None:
-        shutil.copyfile(snapshot, staging / "build" / "state.bin.zst")
+        _recompress(snapshot, staging / "build" / "state.bin.zst")
         boot["initial_state"] = "build/state.bin.zst"
+    elif kernel_state is not None:
+        _recompress(kernel_state, staging / "build" / "kernel-state.bin.zst")
+        boot["kernel_state"] = "build/kernel-state.bin.zst"
     atomic_write(staging / "build" / "boot.json", json.dumps(boot, indent=2))
 
     result = ExportReport(out, 0.0)
@@ -188,3 +193,9 @@ def bundle_network(project: Project) -> dict:
         raise StudioError(f"a web page cannot read {', '.join(local)}: give the bundle http(s) repositories, "
                           "or export without the network")
     return {"network": project.boot.network, "repositories": {repository_host(r.name): r.url for r in repositories}}
+
+
+def _recompress(state: Path, target: Path) -> None:
+    """A saved state at the bundle's zstd level (the cache keeps them at a fast one): a third smaller."""
+    raw = zstandard.ZstdDecompressor().decompress(state.read_bytes(), max_output_size=1 << 31)
+    atomic_write(target, zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(raw))

@@ -48,6 +48,8 @@ class ExportDialog(QDialog):
         browse = QPushButton("Choose…", self)
         browse.clicked.connect(self._choose)
         self.with_snapshot = QCheckBox("Include the saved machine state (the page opens at a running shell)", self)
+        self.with_kernel_state = QCheckBox("Include the saved kernel state (a visitor's first boot starts at the "
+                                           "kernel; the image's own init still runs)", self)
         self.with_network = QCheckBox("Give the page's machine the project's repositories (each must send "
                                       "Access-Control-Allow-Origin; without this the machine has no network)", self)
         self.progress = QProgressBar(self)
@@ -70,6 +72,7 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.with_snapshot)
+        layout.addWidget(self.with_kernel_state)
         layout.addWidget(self.with_network)
         layout.addWidget(self.progress)
         layout.addWidget(self.report)
@@ -110,10 +113,17 @@ class ExportDialog(QDialog):
                 self.report.setPlainText("No saved machine state for this image as it is now: boot it once "
                                          "(the state is saved at its first prompt), or export without the state.")
                 return
+        kernel_state = None
+        if self.with_kernel_state.isChecked() and snapshot is None:
+            kernel_state = self.snapshots.kernel_state_for(self.project)
+            if kernel_state is None:
+                self.report.setPlainText("No saved kernel state for this machine yet: boot any image once, or "
+                                         "export without it.")
+                return
         self.export_button.setEnabled(False)
         network = self.with_network.isChecked()
         self.task = Task(lambda progress, cancelled: export(self.project, out, snapshot, progress, self.entries,
-                                                            network),
+                                                            network, kernel_state),
                          self)
         self.task.progress.connect(lambda message, fraction: (self.progress.setValue(int(fraction * 1000)),
                                                                self.progress.setFormat(message)))
