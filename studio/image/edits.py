@@ -163,3 +163,36 @@ def add_entries(state: ImageState, entries: list[Entry], label: str, replace: bo
         before.setdefault(path, existing)
         after[path] = entry.evolve(path=path)
     return Change(label, before, after)
+
+
+def revert_to_base(state: ImageState, paths: list[str]) -> Change:
+    """Undo the user's changes to `paths`: each gets back what the layers below hold (the base, or
+    the package that installed it); a path they do not hold is removed. Folders get back their
+    attributes (what the user put inside them stays: revert those files one by one)."""
+    before: dict[str, Entry | None] = {}
+    after: dict[str, Entry | None] = {}
+    for path in paths:
+        path = _check_name(path)
+        live, below = state.entry(path), state.base.get(path)
+        if live == below:
+            continue
+        if below is None:
+            for p in state.subtree(path):
+                before[p] = state.entries[p]
+                after[p] = None
+        elif live is not None and live.kind == DIR and below.kind == DIR:
+            before[path], after[path] = live, below
+        else:
+            if live is not None:
+                for p in state.subtree(path):
+                    before.setdefault(p, state.entries[p])
+                    after.setdefault(p, None)
+            for folder in ancestors(path)[1:]:
+                if state.entry(folder) is None and folder not in after:
+                    before[folder], after[folder] = None, state.base.get(folder) or Entry(folder, DIR, 0o755)
+            before.setdefault(path, live)
+            after[path] = below
+    if not after:
+        raise StudioError("nothing to revert: " + ", ".join(paths) + " already as the base has it")
+    names = ", ".join(posixpath.basename(p) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
+    return Change(f"Revert {names} to base", before, after)

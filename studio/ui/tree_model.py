@@ -62,6 +62,8 @@ class ImageTreeModel(QAbstractItemModel):
         self.read = read
         self.perform: Callable = lambda change: state.apply(change)
         self.host_drop: Callable[[list[Path], str], None] = lambda paths, folder: None
+        self.highlight = ""  # names containing this (lower case) are highlighted: the search
+        self.drop_target = ""  # the folder a drag is over, shown as the target
         self._ids: dict[str, int] = {}
         self._paths: list[str] = []
         self._filter: Callable[[str], bool] | None = None
@@ -178,10 +180,16 @@ class ImageTreeModel(QAbstractItemModel):
             color = _STATUS_COLORS.get(self.status(path))
             if ghost or column == STATUS and color:
                 return QBrush(QColor(color or "#9e9e9e"))
-        if role == Qt.ItemDataRole.FontRole and ghost:
+        if role == Qt.ItemDataRole.FontRole and (ghost or column == NAME and self._matches(entry)):
             font = QFont()
-            font.setStrikeOut(True)
+            font.setStrikeOut(ghost)
+            font.setBold(not ghost)
             return font
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if path == self.drop_target:
+                return QBrush(QApplication.palette().highlight().color().lighter(160))
+            if column == NAME and self._matches(entry):
+                return QBrush(QColor("#fff3b0"))
         if role == Qt.ItemDataRole.ToolTipRole:
             target = f" → {entry.target}" if entry.kind == SYMLINK else ""
             return f"{path}{target}\n{self.status(path)}"
@@ -192,6 +200,19 @@ class ImageTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column == SIZE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    def _matches(self, entry: Entry) -> bool:
+        return bool(self.highlight) and self.highlight in entry.name.lower()
+
+    def show_drop_target(self, path: str) -> None:
+        """Mark the folder a drag would drop into (or none: "")."""
+        if path == self.drop_target:
+            return
+        old, self.drop_target = self.drop_target, path
+        for changed in (old, path):
+            index = self.index_of(changed) if changed else QModelIndex()
+            if index.isValid():
+                self.dataChanged.emit(index, index.siblingAtColumn(len(COLUMNS) - 1))
 
     def _text(self, path: str, entry: Entry, column: int, role: int):
         if column == NAME:

@@ -17,10 +17,41 @@ from PySide6.QtWidgets import (
 )
 
 from studio.image import edits
-from studio.image.entry import DIR, FILE, SYMLINK, parent
+from studio.image.entry import DIR, FILE, SYMLINK, ancestors, parent
 from studio.image.state import BASE
 from studio.ui.image_editor import ImageEditor
-from studio.ui.tree_model import NAME
+from studio.ui.tree_model import MIME_PATHS, NAME
+
+
+class ImageTree(QTreeView):
+    """The tree view, marking the folder a drag is over, and taking files dragged in from the
+    desktop as copies (a "move" would have the file manager delete the originals)."""
+
+    def _folder_at(self, event) -> str:
+        model = self.model()
+        index = self.indexAt(event.position().toPoint())
+        path = model.path(index) if index.isValid() else "/"
+        entry = model.state.entry(path)
+        return path if entry is not None and entry.kind == DIR else parent(path)
+
+    def _external(self, event) -> bool:
+        return event.mimeData().hasUrls() and not event.mimeData().hasFormat(MIME_PATHS)
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().dragMoveEvent(event)
+        if self._external(event) and event.isAccepted():
+            event.setDropAction(Qt.DropAction.CopyAction)
+        self.model().show_drop_target(self._folder_at(event) if event.isAccepted() else "")
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802
+        self.model().show_drop_target("")
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        self.model().show_drop_target("")
+        if self._external(event):
+            event.setDropAction(Qt.DropAction.CopyAction)
+        super().dropEvent(event)
 
 
 class TreePanel(QWidget):
@@ -33,7 +64,7 @@ class TreePanel(QWidget):
         self.search.setPlaceholderText("Find by name…")
         self.search.setClearButtonEnabled(True)
         self.changes_only = QCheckBox("Changes only", self)
-        self.tree = QTreeView(self)
+        self.tree = ImageTree(self)
         self.tree.setModel(self.model)
         self.tree.setUniformRowHeights(True)  # keeps 20,000-row folders smooth
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -47,8 +78,9 @@ class TreePanel(QWidget):
         self.tree.doubleClicked.connect(self._activated)
         header = self.tree.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(NAME, 260)
-        for column, width in ((1, 80), (2, 90), (3, 60), (4, 60), (5, 130), (6, 120)):
+        # Narrow enough that Package and Status show in the default dock width.
+        header.resizeSection(NAME, 200)
+        for column, width in ((1, 64), (2, 84), (3, 46), (4, 46), (5, 100), (6, 120)):
             header.resizeSection(column, width)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
@@ -88,20 +120,39 @@ class TreePanel(QWidget):
 
     # -- filtering ------------------------------------------------------------------
     def _apply_filter(self) -> None:
+        """Show the matches (names containing the search, or changes only), highlighted, and keep
+        what was selected selected and in view, through the filter and after it."""
+        if self.tree.selectionModel() is None:
+            return  # the panel is being taken down
         text = self.search.text().strip().lower()
         state = self.editor.state
         changes = self.changes_only.isChecked()
+        selected, current = self.selected_paths(), self.current_path()
+        self.model.highlight = text
         if not text and not changes:
             self.model.set_filter(None)
-            return
+        else:
+            def predicate(path: str) -> bool:
+                if text and text not in path.rsplit("/", 1)[1].lower():
+                    return False
+                return not changes or state.status(path) != BASE
 
-        def predicate(path: str) -> bool:
-            if text and text not in path.rsplit("/", 1)[1].lower():
-                return False
-            return not changes or state.status(path) != BASE
+            self.model.set_filter(predicate)
+            self.tree.expandAll()
+        self._reselect(selected, current)
 
-        self.model.set_filter(predicate)
-        self.tree.expandAll()
+    def _reselect(self, paths: list[str], current: str) -> None:
+        selection = self.tree.selectionModel()
+        for path in paths:
+            index = self.model.index_of(path)
+            if index.isValid():
+                selection.select(index, selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
+        index = self.model.index_of(current) if current != "/" else QModelIndex()
+        if index.isValid():
+            for folder in ancestors(current)[1:]:
+                self.tree.setExpanded(self.model.index_of(folder), True)
+            selection.setCurrentIndex(index, selection.SelectionFlag.NoUpdate)
+            self.tree.scrollTo(index)
 
     def _remember_expanded(self) -> None:
         if self.model.filtering():
@@ -147,6 +198,8 @@ class TreePanel(QWidget):
         self.rename_action = action("Rename", self.rename, "F2")
         self.delete_action = action("Delete", self.delete, QKeySequence.StandardKey.Delete)
         self.restore_action = action("Restore", self.restore)
+        self.compare_action = action("Compare with Base…", self.compare_with_base)
+        self.revert_action = action("Revert to Base", self.revert_to_base)
         self.properties_action = action("Properties…", self.properties, "Alt+Return")
         self.open_action = action("Open in Editor", self.open_selected)
         self.export_action = action("Export…", self.export)
@@ -170,6 +223,10 @@ class TreePanel(QWidget):
                 if live.kind == FILE:
                     menu.addAction(self.open_action)
                     menu.addAction(self.push_action)
+                if self.model.status(path) != BASE:
+                    if live.kind == FILE and path in self.editor.state.base:
+                        menu.addAction(self.compare_action)
+                    menu.addAction(self.revert_action)
                 for a in (self.rename_action, self.delete_action, self.properties_action, self.export_action):
                     menu.addAction(a)
         menu.addSeparator()
@@ -236,6 +293,25 @@ class TreePanel(QWidget):
         for path in self.selected_paths() or [self.current_path()]:
             if self.editor.state.ghost(path) is not None:
                 self.editor.try_perform(lambda p=path: edits.restore(self.editor.state, p))
+
+    def compare_with_base(self) -> None:
+        from studio.image.compare import unified_diff
+        from studio.ui.diff_dialog import DiffDialog
+
+        path = self.current_path()
+        try:
+            diff = unified_diff(self.editor.doc, path)
+        except (ValueError, KeyError, OSError) as err:
+            QMessageBox.information(self, "Compare with Base", str(err))
+            return
+        dialog = DiffDialog(path, diff, self)
+        if dialog.exec() and dialog.reverted:
+            self.editor.try_perform(lambda: edits.revert_to_base(self.editor.state, [path]))
+
+    def revert_to_base(self) -> None:
+        paths = [p for p in self.selected_paths() or [self.current_path()] if p != "/"]
+        if paths:
+            self.editor.try_perform(lambda: edits.revert_to_base(self.editor.state, paths))
 
     def properties(self) -> None:
         from studio.ui.properties_dialog import PropertiesDialog
