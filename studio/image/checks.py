@@ -71,4 +71,22 @@ def check_image(doc) -> list[Finding]:
     root = entries.get("/")
     if root is None or root.kind != DIR:
         findings.append(Finding("/", 0, ERROR, "the image has no root folder"))
-    return findings
+    return findings + check_packages(doc.project)
+
+
+def check_packages(project) -> list[Finding]:
+    """What is off about the project's packages: a lock resolved for another package list (an
+    edited studio.toml), install scripts that have not run yet."""
+    found = []
+    lock = project.lock
+    if (lock.packages or project.packages.world) and sorted(lock.world) != sorted(project.packages.world):
+        found.append(Finding("/etc/apk/world", 0, WARNING,
+                             "packages.lock was resolved for another package list than studio.toml's "
+                             f"({', '.join(lock.world) or 'none'} vs {', '.join(project.packages.world) or 'none'}): "
+                             "the build installs the lock's; Check for Updates (or `studio packages update`) "
+                             "resolves the list again"))
+    if lock.scripts_pending:
+        found.append(Finding("/lib/apk/db/scripts.tar", 0, WARNING,
+                             "the packages' install scripts have not run (they need the guest kernel): "
+                             "`studio kernel`, then Check for Updates"))
+    return found

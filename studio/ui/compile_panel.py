@@ -64,6 +64,7 @@ class SourceList(QListWidget):
 
 class CompilePanel(QWidget):
     openSource = Signal(Path, int)  # a project file to show at a line
+    diagnosticsChanged = Signal(str, list)  # program, its last compile's diagnostics (the Problems panel's)
 
     def __init__(self, editor: ImageEditor, parent: QWidget | None = None):
         super().__init__(parent)
@@ -288,6 +289,7 @@ class CompilePanel(QWidget):
                 item.setForeground(_STATUS_COLORS[job.status])
             self.job_table.setItem(row, column, item)
         if job.outcome is not None:
+            self.diagnosticsChanged.emit(job.program.name, list(job.outcome.diagnostics))
             self.job_table.setCurrentCell(row, 0)
             self._show_output(row)
             if job.outcome.ok:

@@ -15,7 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QStyle, QTabWidget, QToolBar, QWidget,
+    QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QStyle, QTabWidget, QToolBar, QToolButton,
+    QWidget,
 )
 
 from studio.boot.session import BootSession
@@ -59,8 +60,8 @@ class MainWindow(QMainWindow):
         self.tree_dock = self._dock("Image", "image-dock", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.problems = ProblemsPanel(self)
         self.problems.openRequested.connect(self._open_problem)
-        self.problems.countChanged.connect(
-            lambda n: self.problems_dock.setWindowTitle(f"Problems ({n})" if n else "Problems"))
+        self.problems.openSourceRequested.connect(self.open_source)
+        self.problems.countChanged.connect(self._show_problem_counts)
         self.problems_dock = self._dock("Problems", "problems-dock", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.problems_dock.setWidget(self.problems)
         self.programs_dock = self._dock("Programs", "programs-dock", Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -74,6 +75,11 @@ class MainWindow(QMainWindow):
         self._make_actions()
         bar = self.statusBar()
         bar.addWidget(self.machine.state_label, 1)
+        self.problem_counts = QToolButton(self)
+        self.problem_counts.setAutoRaise(True)
+        self.problem_counts.setToolTip("Problems: errors and warnings (click to show them)")
+        self.problem_counts.clicked.connect(lambda: (self.problems_dock.show(), self.problems_dock.raise_()))
+        bar.addPermanentWidget(self.problem_counts)
         bar.addPermanentWidget(self.machine.network_label)
         bar.addPermanentWidget(self.machine.milestone_label)
         bar.addPermanentWidget(self.machine.progress_bar)
@@ -264,6 +270,7 @@ class MainWindow(QMainWindow):
         self.edit_menu.addActions(self._tree_menu_actions)
         self.compile_panel = CompilePanel(editor, self)
         self.compile_panel.openSource.connect(self.open_source)
+        self.compile_panel.diagnosticsChanged.connect(self.problems.set_compiled)
         self.compile_panel.prepare_compile = lambda: self.editor_tabs.settle("compiling", (SOURCES,))
         # In a scroll area: the panel's many controls must not force the dock (and its tabbed
         # neighbour, Problems) to be tall.
@@ -344,6 +351,11 @@ class MainWindow(QMainWindow):
             widget = self.tabs.currentWidget()
             if isinstance(widget, FileEditor):
                 widget.mark_line(line)
+
+    def _show_problem_counts(self, errors: int, warnings: int) -> None:
+        self.problem_counts.setText(f"✖ {errors}  ⚠ {warnings}")
+        total = errors + warnings
+        self.problems_dock.setWindowTitle(f"Problems ({total})" if total else "Problems")
 
     # -- feedback ------------------------------------------------------------------------------
     def _show_message(self, text: str) -> None:
