@@ -214,8 +214,17 @@ def cmd_export(args) -> int:
 
     from studio.image.save import settle
 
+    if args.format != "web":
+        web_only = [flag for flag, given in (("--snapshot", args.snapshot), ("--kernel-state", args.kernel_state),
+                                              ("--network", args.network)) if given]
+        if web_only:
+            print(f"error: {', '.join(web_only)} applies to --format web only (a {args.format} archive holds "
+                  "the image, not a machine)", file=sys.stderr)
+            return 2
     project = Project.open(Path(args.dir))
     settle(project)
+    if args.format != "web":
+        return _export_archive(project, args)
     snapshot = None
     if args.snapshot:
         from studio.boot.snapshots import SnapshotStore
@@ -241,6 +250,59 @@ def cmd_export(args) -> int:
         progress.done()
     print(f"exported {project.name} to {report.out}\n{report.table()}")
     print(f"serve it with: python3 -m http.server -d {report.out}  (then open http://127.0.0.1:8000/)")
+    return 0
+
+
+def _export_archive(project, args) -> int:
+    from studio.build import archives
+
+    write = archives.export_rootfs if args.format == "rootfs" else archives.export_apkovl
+    progress = _ProgressLine()
+    try:
+        report = write(project, Path(args.out), progress=progress)
+    finally:
+        progress.done()
+    print(report.text())
+    if args.format == "rootfs":
+        print(f"use it with: docker import {report.out} NAME  |  studio new DIR --base {report.out}")
+    else:
+        print(f"restore it on Alpine: put {report.out.name} on the boot media (or tar -xzf it in /), "
+              "then the packages of etc/apk/world are installed at boot")
+    return 0
+
+
+def cmd_cache(args) -> int:
+    import humanize
+
+    from studio import caches
+
+    action = args.cache_command or "list"
+    if action == "clear":
+        names = [k.key for k in caches.KINDS if not k.explicit] if args.all else args.names
+        if not names:
+            print("error: name the caches to clear (" + ", ".join(caches.BY_KEY) + "), or --all "
+                  "(all but the kernel)", file=sys.stderr)
+            return 2
+        for name in names:
+            item = caches.kind(name)
+            freed = caches.clear(name, explicit=name in (args.names or []))
+            print(f"cleared {item.title.lower()}: {humanize.naturalsize(freed, binary=True)} freed")
+        return 0
+    if action == "prune":
+        for item, pruned in caches.prune_all():
+            print(f"{item.title.lower()}: removed {pruned.removed} least recently used entries "
+                  f"({humanize.naturalsize(pruned.freed, binary=True)}); "
+                  f"{humanize.naturalsize(pruned.kept, binary=True)} kept")
+        return 0
+    usages = caches.inventory()
+    print(f"cache: {caches.root()}")
+    for usage in usages:
+        limit = f"  (limit {humanize.naturalsize(usage.limit, binary=True)})" if usage.limit else ""
+        explicit = "  (cleared only by name)" if usage.kind.explicit else ""
+        print(f"{usage.kind.key:<10} {humanize.naturalsize(usage.size, binary=True):>10}  {usage.kind.title}"
+              f"{limit}{explicit}")
+    total = sum(u.size for u in usages)
+    print(f"{'total':<10} {humanize.naturalsize(total, binary=True):>10}")
     return 0
 
 
@@ -352,9 +414,14 @@ def parser() -> argparse.ArgumentParser:
     tool = sub.add_parser("toolchain", help="warm the compilers' caches (setup does this)")
     tool.set_defaults(func=cmd_toolchain)
 
-    exp = sub.add_parser("export", help="write a static web bundle that boots in any browser")
+    exp = sub.add_parser("export", help="write a static web bundle that boots in any browser, or an archive")
     exp.add_argument("dir")
-    exp.add_argument("out")
+    exp.add_argument("out", help="the bundle's folder (web), or the archive's path (rootfs, apkovl; "
+                                 "an existing folder gets NAME-rootfs.tar.gz / HOSTNAME.apkovl.tar.gz)")
+    exp.add_argument("--format", choices=["web", "rootfs", "apkovl"], default="web",
+                     help="web: the bundle (default); rootfs: the image as a reproducible .tar.gz for "
+                          "docker import or studio new --base; apkovl: Alpine's lbu backup of your changes "
+                          "under /etc ($SOURCE_DATE_EPOCH sets the archives' file times; default 0)")
     exp.add_argument("--snapshot", action="store_true", help="include the saved machine state (instant boot)")
     exp.add_argument("--kernel-state", action="store_true",
                      help="include the saved kernel state: a visitor's first boot starts at the kernel, "
@@ -366,6 +433,16 @@ def parser() -> argparse.ArgumentParser:
     snaps = sub.add_parser("snapshots", help="list saved machine states (or delete some)")
     snaps.add_argument("--delete", action="append", metavar="KEY")
     snaps.set_defaults(func=cmd_snapshots)
+
+    cache = sub.add_parser("cache", help="the user cache: sizes (default), clear, prune")
+    cache_sub = cache.add_subparsers(dest="cache_command")
+    cache_sub.add_parser("list", help="each cache with its size")
+    clear = cache_sub.add_parser("clear", help="delete what caches hold (they are made again when needed)")
+    clear.add_argument("names", nargs="*", metavar="NAME",
+                       help="bases, blobs, compile, packages, snapshots, kernel (the kernel only by name)")
+    clear.add_argument("--all", action="store_true", help="every cache but the kernel")
+    cache_sub.add_parser("prune", help="trim the compile and export-blob caches to their size limits")
+    cache.set_defaults(func=cmd_cache)
 
     kern = sub.add_parser("kernel", help="build the guest kernel (once; cached)")
     kern.set_defaults(func=cmd_kernel)

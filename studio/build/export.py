@@ -25,7 +25,7 @@ from typing import Callable
 
 import zstandard
 
-from studio import assets, kernel, paths
+from studio import assets, caches, kernel, paths
 from studio.build import fsjson
 from studio.fsutil import atomic_write
 from studio.image.project import Project
@@ -163,6 +163,8 @@ def _compress_all(source: Path, target: Path, blobs: set[str], report: Progress)
         if not cached.exists():
             packed = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(data)
             atomic_write(cached, packed)
+        else:
+            caches.touch(cached)  # just used: the last to be pruned
         try:
             os.link(cached, target / (name + ".zst"))
         except OSError:
@@ -175,6 +177,9 @@ def _compress_all(source: Path, target: Path, blobs: set[str], report: Progress)
         for old, new in pool.map(one, ordered):
             names[old] = new
             report(f"compressing file contents ({len(names)}/{len(ordered)})", 0.1 + 0.85 * len(names) / len(ordered))
+    # Least recently used blobs go when the cache passes its limit (this export's are linked into
+    # the bundle already, and kept in the cache for the next one).
+    caches.prune_blob_cache(cache, keep=[cache / new for new in names.values() if new.endswith(".zst")])
     return names
 
 

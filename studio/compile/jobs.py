@@ -25,7 +25,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studio import paths
+from studio import caches, paths
 from studio.compile import toolchain
 from studio.compile.toolchain import I386, WASM
 from studio.errors import StudioError
@@ -161,6 +161,7 @@ class CompileCache:
         for entry in candidates:
             meta = read_entry(entry)
             if meta is not None and _dependencies_unchanged(meta["deps"], project):
+                caches.touch(entry)  # just used: the last to be pruned
                 return entry
         return None
 
@@ -177,9 +178,12 @@ class CompileCache:
                 files.append(item.name)
             # outcome.json is written last: an entry with it is complete (read_entry checks the files too)
             atomic_write(staging / ENTRY_META, json.dumps({**meta, "files": sorted(files), "deps": deps}))
-            return _publish(staging, folder / _variant(deps))
+            entry = _publish(staging, folder / _variant(deps))
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # gone if published; the loser's copy otherwise
+        caches.touch(entry)
+        caches.prune_compile_cache(self.root, keep=[entry])  # least recently used, past the size limit
+        return entry
 
 
 ENTRY_META = "outcome.json"
