@@ -138,10 +138,11 @@ def open_window(qtbot, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
     windows = []
 
-    def make(project, boot: bool = False):
+    def make(project, boot: bool = False, size: tuple[int, int] | None = (1200, 800)):
         win = MainWindow(project)
         qtbot.addWidget(win)
-        win.resize(1200, 800)
+        if size:
+            win.resize(*size)
         win.show()
         windows.append(win)
         if boot:

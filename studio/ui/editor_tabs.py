@@ -115,6 +115,32 @@ class EditorTabs(QObject):
                              + (" (deleted)" if gone else ""))
         self.modifiedChanged.emit()
 
+    # -- kept between runs ------------------------------------------------------------------
+    def open_tabs(self) -> list[str]:
+        """The open tabs, as "image:/etc/motd", "source:/abs/path.c", "inittab:", in order."""
+        found = []
+        for widget in self.editors():
+            if widget is self.inittab_editor:
+                found.append("inittab:")
+            elif isinstance(widget, SourceEditor):
+                found.append(f"source:{widget.path}")
+            elif isinstance(widget, FileEditor):
+                found.append(f"image:{widget.path}")
+        return found
+
+    def reopen(self, tabs: list[str]) -> None:
+        """Open the tabs `open_tabs` listed; what is gone since is skipped."""
+        for tab in tabs:
+            kind, _, where = str(tab).partition(":")
+            if kind == "inittab":
+                self.show_inittab()
+            elif kind == "image" and self.editor is not None and self.editor.state.entry(where) is not None:
+                self.open_file(where)
+            elif kind == "source" and Path(where).is_file():
+                self.open_source(Path(where))
+        if tabs:
+            self.tabs.setCurrentIndex(0)
+
     # -- closing ------------------------------------------------------------------------
     def close_tab(self, index: int) -> None:
         widget = self.tabs.widget(index)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QStyle, QTabWidget, QToolBar, QToolButton,
-    QWidget,
+    QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QStackedWidget, QStyle, QTabWidget, QToolBar,
+    QToolButton, QWidget,
 )
 
-from studio.boot.session import BootSession
+from studio.boot.session import BOOTING, RUNNING, BootSession
 from studio.errors import StudioError
 from studio.image.project import Project
 from studio.ui.boot_pane import BootPane
@@ -27,12 +27,16 @@ from studio.ui.compile_panel import CompilePanel
 from studio.ui.editor_tabs import IMAGE, SOURCES, EditorTabs
 from studio.ui.machine_controller import MachineController
 from studio.ui.machine_files import MachineFiles
+from studio.ui.machine_placeholder import MachinePlaceholder, remember_boot
 from studio.ui.machine_packages import MachinePackages
 from studio.ui.packages_panel import PackagesPanel
 from studio.ui.problems_panel import ProblemsPanel
 from studio.ui.project_controller import ProjectController
 from studio.ui.text_editor import FileEditor
 from studio.ui.tree_panel import TreePanel
+
+
+GEOMETRY_KEY, STATE_KEY, HEADER_KEY, TABS_KEY = "window/geometry", "window/state", "tree/header", "tabs"
 
 
 class MainWindow(QMainWindow):
@@ -51,7 +55,10 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(self)
         self.tabs.setTabsClosable(True)
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.boot_pane, "Machine")
+        # Before the first boot the Machine tab says what will boot; the terminal from then on.
+        self.machine_stack = QStackedWidget(self)
+        self.machine_stack.addWidget(self.boot_pane)
+        self.tabs.addTab(self.machine_stack, "Machine")
         self.tabs.tabBar().setTabButton(0, self.tabs.tabBar().ButtonPosition.RightSide, None)
         self.setCentralWidget(self.tabs)
         self.editor_tabs = EditorTabs(self.tabs, self)
@@ -73,6 +80,10 @@ class MainWindow(QMainWindow):
         self.problems_dock.raise_()
 
         self._make_actions()
+        self.placeholder = MachinePlaceholder(self.boot_action, self)
+        self.machine_stack.addWidget(self.placeholder)
+        self.machine_stack.setCurrentWidget(self.placeholder)
+        self.session.stateChanged.connect(self._machine_state)
         bar = self.statusBar()
         bar.addWidget(self.machine.state_label, 1)
         self.problem_counts = QToolButton(self)
@@ -98,6 +109,7 @@ class MainWindow(QMainWindow):
 
         self.resize(1300, 820)
         self._docks_sized = False
+        self._restore_layout()
         self.set_project(project)
         self.machine.load_page()
 
@@ -288,8 +300,48 @@ class MainWindow(QMainWindow):
         self._show_network()
         self.machine.set_project(project, editor)
         self.problems.set_editor(editor)
+        self._show_placeholder()
+        self._restore_project_layout()
+
+    def _machine_state(self, state: str) -> None:
+        if state == BOOTING:
+            self.machine_stack.setCurrentWidget(self.boot_pane)
+        if state == RUNNING and self.project is not None and "prompt" in self.session.console.milestones:
+            remember_boot(self.project, self.session.boot_kind, self.session.console.milestones["prompt"])
+
+    def _show_placeholder(self) -> None:
+        project = self.project
+        programs = len(project.programs) if project else 0
+        packages = len(project.lock.packages) if project else 0
+        self.placeholder.show_project(project, packages, programs)
+
+    # -- layout, kept between runs --------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        settings = QSettings()
+        geometry, state = settings.value(GEOMETRY_KEY), settings.value(STATE_KEY)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None and self.restoreState(state):
+            self._docks_sized = True  # the user's sizes, not the defaults
+
+    def _save_layout(self) -> None:
+        settings = QSettings()
+        settings.setValue(GEOMETRY_KEY, self.saveGeometry())
+        settings.setValue(STATE_KEY, self.saveState())
+        if self.tree_panel is not None:
+            settings.setValue(HEADER_KEY, self.tree_panel.tree.header().saveState())
+        if self.project is not None:
+            settings.setValue(f"{TABS_KEY}/{self.project.root}", self.editor_tabs.open_tabs())
+
+    def _restore_project_layout(self) -> None:
+        settings = QSettings()
+        header = settings.value(HEADER_KEY)
+        if header is not None and self.tree_panel is not None:
+            self.tree_panel.tree.header().restoreState(header)
+        self.editor_tabs.reopen(settings.value(f"{TABS_KEY}/{self.project.root}", [], type=list))
 
     def _project_closing(self) -> None:
+        self._save_layout()
         self.machine.set_project(None, None)
         self.editor_tabs.set_editor(None)
         for action in self._tree_menu_actions:
@@ -382,10 +434,13 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._docks_sized:  # dock sizes only stick once the window has its size
             self._docks_sized = True
-            self.resizeDocks([self.tree_dock], [560], Qt.Orientation.Horizontal)
-            self.resizeDocks([self.problems_dock], [170], Qt.Orientation.Vertical)
+            # Wide enough for the tree's Package and Status columns; tall enough for the Programs
+            # panel's buttons.
+            self.resizeDocks([self.tree_dock], [680], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.problems_dock], [250], Qt.Orientation.Vertical)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self._save_layout()
         if not self.projects.close():
             event.ignore()
             return
