@@ -23,6 +23,7 @@ import os
 import secrets
 import shutil
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -32,6 +33,7 @@ from studio.errors import StudioError
 
 COMPILE_DIR = "compile"  # studio.compile.jobs.CompileCache
 BLOB_DIR = "zstd19"  # studio.build.export
+ABANDONED_AFTER = 3600  # seconds: a temporary file this old belongs to a writer that died
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def _measure(path: Path, seen: set[tuple[int, int]]) -> tuple[int, int]:
 def clear(key: str, cache_root: Path | None = None, explicit: bool = False) -> int:
     """Delete what the cache `key` holds; returns the bytes freed. The kernel is cleared only with
     `explicit` (the user asked for it by name). Files being written (dot names: a write's temporary
-    file) are left alone."""
+    file) are left alone, unless untouched for an hour."""
     item = kind(key)
     if item.explicit and not explicit:
         raise StudioError(f"the {item.title.lower()} is not cleared with the rest: rebuilding it takes minutes. "
@@ -151,10 +153,18 @@ def _empty(folder: Path) -> int:
         return 0
     freed = 0
     for child in children:
-        if child.name.startswith("."):
+        if child.name.startswith(".") and not _abandoned(child):
             continue
         freed += _remove(Path(child.path))
     return freed
+
+
+def _abandoned(item: os.DirEntry) -> bool:
+    """A dot name (a write's temporary file) untouched for an hour: left by a writer that died."""
+    try:
+        return time.time() - item.stat(follow_symlinks=False).st_mtime > ABANDONED_AFTER
+    except FileNotFoundError:
+        return False
 
 
 def _remove(path: Path) -> int:
