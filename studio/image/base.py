@@ -212,17 +212,27 @@ def _index_path(sha512: str) -> Path:
     return paths.cache_dir() / "bases" / f"{sha512[:32]}.json"
 
 
+def cached_index(source: BaseSource, store: ObjectStore | None = None) -> BaseIndex | None:
+    """The imported base when the cache holds it whole; None otherwise (nothing is fetched)."""
+    store = store or ObjectStore()
+    index_file = _index_path(source.sha512)
+    if not index_file.exists():
+        return None
+    data = json.loads(index_file.read_text())
+    if data.get("format") == INDEX_FORMAT and all(
+        store.has(row[7]) for row in data["entries"] if row[1] == "file"
+    ):
+        return _decode(data)
+    return None
+
+
 def load_index(source: BaseSource, progress: Progress | None = None,
                cancelled: Cancelled | None = None, store: ObjectStore | None = None) -> BaseIndex:
     """The imported base, importing (and fetching) it first if the cache lacks it."""
     store = store or ObjectStore()
-    index_file = _index_path(source.sha512)
-    if index_file.exists():
-        data = json.loads(index_file.read_text())
-        if data.get("format") == INDEX_FORMAT and all(
-            store.has(row[7]) for row in data["entries"] if row[1] == "file"
-        ):
-            return _decode(data)
+    cached = cached_index(source, store)
+    if cached is not None:
+        return cached
     tarball = fetch(source, progress, cancelled)
     result = import_tarball(tarball, store, progress)
     data = {
@@ -235,7 +245,7 @@ def load_index(source: BaseSource, progress: Progress | None = None,
             for e in result.entries.values()
         ],
     }
-    atomic_write(index_file, json.dumps(data, separators=(",", ":")))
+    atomic_write(_index_path(source.sha512), json.dumps(data, separators=(",", ":")))
     return _decode(data)
 
 
