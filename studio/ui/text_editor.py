@@ -1,15 +1,19 @@
-"""Editor tabs for text files in the image. Init scripts (rcS, /etc/init.d, /etc/local.d) get
-shell highlighting, a syntax check on save with the error line marked, an executable-bit
-switch, and templates."""
+"""Editor tabs for text files in the image and program sources: line numbers, find and replace,
+go to line, auto-indent. Init scripts (rcS, /etc/init.d, /etc/local.d) get shell highlighting, a
+syntax check on save with the error line marked, an executable-bit switch, and templates."""
 
 from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QSyntaxHighlighter, QTextCharFormat, QTextCursor, QTextFormat
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, QVariantAnimation, Signal
+from PySide6.QtGui import (
+    QAction, QColor, QFont, QFontDatabase, QKeySequence, QPainter, QSyntaxHighlighter, QTextCharFormat, QTextCursor,
+    QTextDocument, QTextFormat,
+)
 from PySide6.QtWidgets import (
-    QCheckBox, QHBoxLayout, QLabel, QMenu, QPlainTextEdit, QPushButton, QTextEdit, QToolButton, QVBoxLayout, QWidget,
+    QCheckBox, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMenu, QPlainTextEdit, QPushButton,
+    QTextEdit, QToolButton, QVBoxLayout, QWidget,
 )
 
 from studio.fsutil import atomic_write
@@ -40,16 +44,339 @@ class ShellHighlighter(QSyntaxHighlighter):
                 self.setFormat(match.start(), match.end() - match.start(), fmt)
 
 
+ERROR_COLOR = QColor("#ffd6d6")  # a line with an error (a syntax check, a compile): red, until checked again
+JUMP_COLOR = QColor("#cde4ff")  # the line jumped to (Go to Line, a problem): light blue, fading
+SHELL_BLOCK = re.compile(r"(^|[\s;])(then|do)\s*$|\{\s*$")  # a shell line after which the next is indented
+C_BLOCK = re.compile(r"\{\s*$")
+
+
+class _Gutter(QWidget):
+    """The line numbers left of a CodeEdit."""
+
+    def __init__(self, edit: "CodeEdit"):
+        super().__init__(edit)
+        self.edit = edit
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(self.edit.gutter_width(), 0)
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        self.edit.paint_gutter(event.rect())
+
+
+class CodeEdit(QPlainTextEdit):
+    """Monospace plain text with line numbers in a gutter and auto-indent, and two kinds of line
+    marks: an error's line (red, until cleared) and the line jumped to (light blue, fading)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.block_opener: re.Pattern | None = None  # after a line matching it, Enter indents one level more
+        self.gutter = _Gutter(self)
+        self._error: QTextCursor | None = None  # the marks follow their lines through edits
+        self._jump: QTextCursor | None = None
+        self._fade = QVariantAnimation(self, startValue=255, endValue=0, duration=1500)
+        self._fade.setKeyValueAt(0.5, 255)  # held, then fading out
+        self._fade.valueChanged.connect(self._show_marks)
+        self._fade.finished.connect(self._jump_faded)
+        self.document().blockCountChanged.connect(self._fit_gutter)
+        self.updateRequest.connect(self._scroll_gutter)
+        self.cursorPositionChanged.connect(self.gutter.update)  # the current line's number is darker
+        self._fit_gutter()
+
+    # -- line numbers --------------------------------------------------------------------------
+    def gutter_width(self) -> int:
+        digits = max(2, len(str(self.blockCount())))
+        return 12 + self.fontMetrics().horizontalAdvance("9") * digits
+
+    def _fit_gutter(self, *_) -> None:
+        width = self.gutter_width()
+        self.setViewportMargins(width, 0, 0, 0)
+        area = self.contentsRect()
+        self.gutter.setGeometry(QRect(area.left(), area.top(), width, area.height()))
+
+    def _scroll_gutter(self, rect: QRect, dy: int) -> None:
+        if dy:
+            self.gutter.scroll(0, dy)
+        else:
+            self.gutter.update(0, rect.y(), self.gutter.width(), rect.height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._fit_gutter()
+
+    def paint_gutter(self, rect: QRect) -> None:
+        painter = QPainter(self.gutter)
+        painter.fillRect(rect, QColor("#f3f3f3"))
+        painter.setFont(self.font())
+        current = self.textCursor().blockNumber()
+        height = self.fontMetrics().height()
+        block = self.firstVisibleBlock()
+        top = round(self.blockBoundingGeometry(block).translated(self.contentOffset()).top())
+        while block.isValid() and top <= rect.bottom():
+            bottom = top + round(self.blockBoundingRect(block).height())
+            if block.isVisible() and bottom >= rect.top():
+                painter.setPen(QColor("#333333" if block.blockNumber() == current else "#999999"))
+                painter.drawText(0, top, self.gutter.width() - 6, height, Qt.AlignmentFlag.AlignRight,
+                                 str(block.blockNumber() + 1))
+            block = block.next()
+            top = bottom
+        painter.end()
+
+    # -- auto-indent ---------------------------------------------------------------------------
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
+                event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier):
+            self._new_line()
+            return
+        super().keyPressEvent(event)
+
+    def _new_line(self) -> None:
+        """Enter: the new line starts with the indentation of the line before, one level more
+        after a line that opens a block (`then`, `do`, `{`)."""
+        cursor = self.textCursor()
+        before = cursor.block().text()[:cursor.positionInBlock()]
+        indent = before[:len(before) - len(before.lstrip(" \t"))]
+        if self.block_opener is not None and self.block_opener.search(before):
+            indent += self._indent_unit()
+        cursor.insertText("\n" + indent)
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+
+    def _indent_unit(self) -> str:
+        """One level, as the text already indents (a tab, or its first indented line's spaces), else four spaces."""
+        found = re.search(r"^(\t| +)\S", self.toPlainText(), re.MULTILINE)
+        return found.group(1)[:8] if found else "    "
+
+    # -- line marks ----------------------------------------------------------------------------
+    def mark_error(self, line: int) -> None:
+        """Mark `line` (1-based) red as an error's, until clear_error(); the cursor goes there."""
+        self._error = self._show_line(line)
+        self._show_marks()
+
+    def clear_error(self) -> None:
+        self._error = None
+        self._show_marks()
+
+    def error_line(self) -> int:
+        """The line marked as an error's (1-based), or 0."""
+        return self._error.blockNumber() + 1 if self._error is not None else 0
+
+    def go_to_line(self, line: int) -> None:
+        """Put the cursor on `line` (1-based) and mark it light blue for a moment."""
+        self._jump = self._show_line(line)
+        self._fade.stop()
+        self._fade.start()
+        self._show_marks()
+
+    def jump_line(self) -> int:
+        """The line jumped to (1-based) while its mark shows, or 0."""
+        return self._jump.blockNumber() + 1 if self._jump is not None else 0
+
+    def _show_line(self, line: int) -> QTextCursor:
+        block = self.document().findBlockByNumber(max(1, min(line, self.blockCount())) - 1)
+        self.setTextCursor(QTextCursor(block))
+        self.centerCursor()
+        return QTextCursor(block)
+
+    def _jump_faded(self) -> None:
+        self._jump = None
+        self._show_marks()
+
+    def _show_marks(self, *_) -> None:
+        jump = QColor(JUMP_COLOR)
+        jump.setAlpha(self._fade.currentValue() if self._fade.currentValue() is not None else 255)
+        marks = []
+        for cursor, color in ((self._error, ERROR_COLOR), (self._jump, jump)):
+            if cursor is not None:
+                mark = QTextEdit.ExtraSelection()
+                mark.format.setBackground(color)
+                mark.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+                mark.cursor = QTextCursor(cursor.block())
+                marks.append(mark)
+        self.setExtraSelections(marks)
+
+
+class FindBar(QWidget):
+    """Find (and replace) in a text edit, below it: Enter finds the next match, Shift+Enter the
+    previous one (both wrap around), Escape closes the bar."""
+
+    def __init__(self, edit: QPlainTextEdit, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.edit = edit
+        self.find_field = QLineEdit(self)
+        self.find_field.setPlaceholderText("Find")
+        self.find_field.textEdited.connect(self._typed)
+        self.find_field.installEventFilter(self)  # Enter and Shift+Enter
+        self.replace_field = QLineEdit(self)
+        self.replace_field.setPlaceholderText("Replace with")
+        self.replace_field.returnPressed.connect(self.replace)
+        self.match_case = QCheckBox("Match case", self)
+        self.result = QLabel(self)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(4, 2, 4, 2)
+        grid.addWidget(self.find_field, 0, 0)
+        grid.addWidget(self._button("Previous", lambda: self.find(backward=True)), 0, 1)
+        grid.addWidget(self._button("Next", self.find), 0, 2)
+        grid.addWidget(self.match_case, 0, 3)
+        grid.addWidget(self.result, 0, 4)
+        grid.addWidget(self._button("✕", self.dismiss, "Close (Escape)"), 0, 5)
+        grid.addWidget(self.replace_field, 1, 0)
+        self.replace_row = [self.replace_field, self._button("Replace", self.replace),
+                            self._button("Replace All", self.replace_all)]
+        grid.addWidget(self.replace_row[1], 1, 1)
+        grid.addWidget(self.replace_row[2], 1, 2)
+        grid.setColumnStretch(4, 1)
+        self.hide()
+
+    def _button(self, text: str, slot, tip: str = "") -> QToolButton:
+        button = QToolButton(self)
+        button.setText(text)
+        button.setToolTip(tip)
+        button.clicked.connect(lambda: slot())
+        return button
+
+    def open(self, replace: bool = False) -> None:
+        """Show the bar (with the replace row or without), the selected text in its find field."""
+        for widget in self.replace_row:
+            widget.setVisible(replace)
+        selected = self.edit.textCursor().selectedText()
+        if selected and "\u2029" not in selected:  # not across lines
+            self.find_field.setText(selected)
+        self.show()
+        self.find_field.setFocus()
+        self.find_field.selectAll()
+
+    def dismiss(self) -> None:
+        self.hide()
+        self.result.clear()
+        self.edit.setFocus()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt override): Escape from any of its widgets
+        if event.key() == Qt.Key.Key_Escape:
+            self.dismiss()
+            return
+        super().keyPressEvent(event)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.find(backward=bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+            return True
+        return super().eventFilter(watched, event)
+
+    def _flags(self, backward: bool = False) -> QTextDocument.FindFlag:
+        flags = QTextDocument.FindFlag(0)
+        if backward:
+            flags |= QTextDocument.FindFlag.FindBackward
+        if self.match_case.isChecked():
+            flags |= QTextDocument.FindFlag.FindCaseSensitively
+        return flags
+
+    def find(self, backward: bool = False) -> bool:
+        """Select the next match after the cursor (or the one before it), wrapping around."""
+        text = self.find_field.text()
+        self.result.clear()
+        if not text:
+            return False
+        document = self.edit.document()
+        found = document.find(text, self.edit.textCursor(), self._flags(backward))
+        if found.isNull():
+            start = QTextCursor(document)
+            start.movePosition(QTextCursor.MoveOperation.End if backward else QTextCursor.MoveOperation.Start)
+            found = document.find(text, start, self._flags(backward))
+        if found.isNull():
+            self.result.setText("No matches")
+            return False
+        self.edit.setTextCursor(found)
+        return True
+
+    def _typed(self) -> None:
+        """While typing, the match grows from where it starts."""
+        cursor = self.edit.textCursor()
+        cursor.setPosition(cursor.selectionStart())
+        self.edit.setTextCursor(cursor)
+        self.find()
+
+    def replace(self) -> bool:
+        """Replace the selected match, then select the next one."""
+        cursor = self.edit.textCursor()
+        text, selected = self.find_field.text(), cursor.selectedText()
+        if text and (selected == text if self.match_case.isChecked() else selected.casefold() == text.casefold()):
+            cursor.insertText(self.replace_field.text())
+            self.edit.setTextCursor(cursor)
+        return self.find()
+
+    def replace_all(self) -> int:
+        """Replace every match, as one undo step; returns how many."""
+        text, replacement = self.find_field.text(), self.replace_field.text()
+        if not text:
+            return 0
+        document = self.edit.document()
+        step = QTextCursor(document)
+        step.beginEditBlock()
+        count = 0
+        found = document.find(text, 0, self._flags())
+        while not found.isNull():
+            found.insertText(replacement)
+            count += 1
+            found = document.find(text, found, self._flags())
+        step.endEditBlock()
+        self.result.setText(f"Replaced {count}" if count else "No matches")
+        return count
+
+
+class CodeView(QWidget):
+    """A CodeEdit with its find bar, and the actions that work on them: Find (Ctrl+F), Replace
+    (Ctrl+H), Go to Line (Ctrl+G). Their shortcuts work inside the widget that adds them
+    (`widget.addActions(view.edit_actions)`)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.edit = CodeEdit(self)
+        self.find_bar = FindBar(self.edit, self)
+        self.reveal = lambda: None  # shows the view before an action works on it (a tab holding it)
+        self.ask_line = self._ask_line  # Go to Line's question; tests answer it
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.find_bar)
+        self.find_action = self._action("&Find…", "Ctrl+F", lambda: self.find_bar.open(replace=False))
+        self.replace_action = self._action("&Replace…", "Ctrl+H", lambda: self.find_bar.open(replace=True))
+        self.go_to_line_action = self._action("&Go to Line…", "Ctrl+G", self.go_to_line)
+        self.edit_actions = [self.find_action, self.replace_action, self.go_to_line_action]
+
+    def _action(self, text: str, shortcut: str, slot) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(lambda: (self.reveal(), slot()))
+        return action
+
+    def go_to_line(self) -> None:
+        line = self.ask_line(self.edit.textCursor().blockNumber() + 1, self.edit.blockCount())
+        if line:
+            self.edit.go_to_line(line)
+            self.edit.setFocus()
+
+    def _ask_line(self, current: int, last: int) -> int | None:
+        line, ok = QInputDialog.getInt(self, "Go to Line", f"Line (1-{last}):", current, 1, last)
+        return line if ok else None
+
+
 class TextTab(QWidget):
-    """A monospace text editor tab with a status line and error-line marking."""
+    """A text editor tab (line numbers, find and replace, go to line, auto-indent) with a status
+    line; a line can be marked as an error's or jumped to."""
 
     modificationChanged = Signal(bool)
 
     def __init__(self, label: str, parent: QWidget | None = None):
         super().__init__(parent)
-        self.text = QPlainTextEdit(self)
-        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.code = CodeView(self)
+        self.text = self.code.edit
+        self.edit_actions = self.code.edit_actions  # Find, Replace, Go to Line: for a window's Edit menu
+        self.addActions(self.edit_actions)
         self.status = QLabel(label, self)
         self.text.modificationChanged.connect(self.modificationChanged)
 
@@ -57,10 +384,10 @@ class TextTab(QWidget):
         return self.text.document().isModified()
 
     def _lay_out(self, bar: QHBoxLayout) -> None:
-        """The text above, `bar` (status and buttons) below."""
+        """The text (and its find bar) above, `bar` (status and buttons) below."""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.text)
+        layout.addWidget(self.code)
         layout.addLayout(bar)
 
     def set_text(self, text: str) -> None:
@@ -68,22 +395,19 @@ class TextTab(QWidget):
             self.text.setPlainText(text)
         self.text.document().setModified(False)
 
-    def mark_line(self, line: int) -> None:
+    def mark_line(self, line: int, error: bool = True) -> None:
+        """Show `line` (1-based) marked as an error's (red, until the next check), or, with
+        error=False, as the line jumped to (light blue, fading)."""
         if line <= 0:
             return
-        block = self.text.document().findBlockByNumber(line - 1)
-        selection = QTextEdit.ExtraSelection()
-        selection.format.setBackground(QColor("#ffd6d6"))
-        selection.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
-        selection.cursor = QTextCursor(block)
-        self.text.setExtraSelections([selection])
-        self.text.setTextCursor(QTextCursor(block))
-        self.text.centerCursor()
+        if error:
+            self.text.mark_error(line)
+        else:
+            self.text.go_to_line(line)
 
     def error_line(self) -> int:
         """The marked error line (1-based), or 0."""
-        marks = self.text.extraSelections()
-        return marks[0].cursor.blockNumber() + 1 if marks else 0
+        return self.text.error_line()
 
 
 class SourceEditor(TextTab):
@@ -94,6 +418,7 @@ class SourceEditor(TextTab):
         self.path = path
         if path.suffix in (".c", ".h", ".cc", ".cpp", ".hpp", ".cxx"):
             CHighlighter(self.text.document())
+            self.text.block_opener = C_BLOCK
         save = QPushButton("Save File", self)
         save.clicked.connect(self.save)
         bar = QHBoxLayout()
@@ -139,6 +464,7 @@ class FileEditor(TextTab):
         self.executable = QCheckBox("Executable", self)
         if self.is_script:
             ShellHighlighter(self.text.document())
+            self.text.block_opener = SHELL_BLOCK
             templates = QToolButton(self)
             templates.setText("Insert Template")
             templates.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -162,7 +488,7 @@ class FileEditor(TextTab):
         self.executable.blockSignals(True)
         self.executable.setChecked(bool(entry and entry.mode & 0o100))
         self.executable.blockSignals(False)
-        self.text.setExtraSelections([])
+        self.text.clear_error()
 
     def save(self) -> bool:
         text = self.text.toPlainText()
@@ -189,7 +515,7 @@ class FileEditor(TextTab):
             self.status.setText(f"Not checked: {err}")
             return True
         if problem is None:
-            self.text.setExtraSelections([])
+            self.text.clear_error()
             self.status.setText(f"{self.path}: syntax OK")
             return True
         self.status.setText(f"Not saved: {problem}")
