@@ -110,3 +110,21 @@ def test_presets_validate_except_openrc_on_a_minirootfs(alpine_project):
             assert errors and needs in errors[0][2], name
         else:
             assert errors == [], (name, errors)
+
+
+@pytest.mark.parametrize("text, line", [
+    ("ttyS0::respawn:-/bin/sh\nttyS0::respawn:-/bin/sh\n", 2),
+    ("ttyS0::respawn:-/bin/sh\n::askfirst:-/bin/ash\n", 2),  # no id: the console, which is ttyS0
+    ("ttyS0::respawn:/sbin/getty -L 115200 ttyS0 vt100\n::sysinit:/bin/true\nttyS0::respawn:-/bin/sh\n", 3),
+    ("ttyS0::respawn:-/bin/sh\n::respawn:/sbin/getty -L 115200 /dev/ttyS0 vt100\n", 2),  # getty's tty argument
+])
+def test_a_second_shell_or_getty_on_the_console_is_a_warning(text, line, alpine_project):
+    problems = _problems(text, alpine_project)
+    assert [p for p in problems if "second shell or getty" in p[2]] == [
+        (line, "warning", "a second shell or getty on the console (ttyS0) (line 1 has one): both read the same "
+                          "terminal and take turns getting what you type")]
+
+
+def test_shells_on_different_terminals_are_no_warning(alpine_project):
+    text = "ttyS0::respawn:-/bin/sh\nttyS1::respawn:/sbin/getty -L 115200 ttyS1 vt100\nttyS2::once:-/bin/sh\n"
+    assert not any("second" in p[2] for p in _problems(text, alpine_project))

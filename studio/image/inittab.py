@@ -15,6 +15,7 @@ SHELLS = {"sh", "ash", "bash", "zsh", "dash", "mksh", "hush"}
 GETTYS = {"getty", "agetty", "mingetty", "login"}
 CONSOLE_IDS = {"", "console", "ttyS0"}  # the studio boots with console=ttyS0
 PATH = ("/sbin", "/usr/sbin", "/bin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin")
+_TTY_ARG = re.compile(r"(?:/dev/)?(tty\w+|console)")
 _SHELL_CHARS = re.compile(r"[~`!$^&*()=|\\{}\[\];\"'<>?]")
 
 ERROR, WARNING = "error", "warning"
@@ -36,6 +37,12 @@ class Line:
     def is_entry(self) -> bool:
         return not self.text_only
 
+    @property
+    def is_malformed(self) -> bool:
+        """Neither an entry nor a comment or blank line: BusyBox init skips it."""
+        stripped = self.text.strip()
+        return self.text_only and bool(stripped) and not stripped.startswith("#")
+
     def edited(self, **fields) -> "Line":
         line = replace(self, **fields)
         return replace(line, text=f"{line.id}:{line.runlevels}:{line.action}:{line.process}")
@@ -53,18 +60,15 @@ class Problem:
 
 
 def parse(text: str) -> list[Line]:
-    lines = []
-    for raw in text.split("\n"):
-        stripped = raw.strip()
-        if not stripped or stripped.startswith("#"):
-            lines.append(Line(raw, text_only=True))
-            continue
-        fields = raw.split(":", 3)
-        if len(fields) != 4:
-            lines.append(Line(raw, text_only=True))
-            continue
-        lines.append(Line(raw, fields[0].strip(), fields[1].strip(), fields[2].strip(), fields[3].strip()))
-    return lines
+    return [parse_line(raw) for raw in text.split("\n")]
+
+
+def parse_line(raw: str) -> Line:
+    stripped = raw.strip()
+    fields = raw.split(":", 3)
+    if not stripped or stripped.startswith("#") or len(fields) != 4:
+        return Line(raw, text_only=True)
+    return Line(raw, fields[0].strip(), fields[1].strip(), fields[2].strip(), fields[3].strip())
 
 
 def serialize(lines: list[Line]) -> str:
@@ -90,6 +94,7 @@ def validate(lines: list[Line], exists=lambda path: True, executable=lambda path
     """Problems BusyBox init would trip on. `exists`/`executable` look paths up in the image."""
     problems: list[Problem] = []
     prompt = False
+    interactive: dict[str, int] = {}  # terminal -> the line of the shell or getty on it
     for number, line in enumerate(lines, 1):
         stripped = line.text.strip()
         if line.text_only:
@@ -117,10 +122,29 @@ def validate(lines: list[Line], exists=lambda path: True, executable=lambda path
         if line.action in ("respawn", "askfirst") and tty in console_devices and (
                 name in SHELLS or name in GETTYS or "getty" in name):
             prompt = True
+        terminal = _terminal(line, name, console_devices)
+        if terminal and terminal in interactive:
+            where = "the console (ttyS0)" if terminal == "console" else f"/dev/{terminal}"
+            problems.append(Problem(number, WARNING, f"a second shell or getty on {where} (line "
+                                    f"{interactive[terminal]} has one): both read the same terminal and "
+                                    "take turns getting what you type"))
+        elif terminal:
+            interactive[terminal] = number
     if not prompt:
         problems.append(Problem(0, WARNING, "no shell or getty on the console (ttyS0): the booted image "
                                 "will have no prompt. Add e.g. 'ttyS0::respawn:-/bin/sh'."))
     return problems
+
+
+def _terminal(line: Line, name: str, console_devices) -> str:
+    """The terminal a respawned shell or getty reads ('console' for the console), else ''. A shell
+    runs on the entry's id; a getty opens the tty its arguments name (`getty -L 115200 ttyS0`)."""
+    if line.action not in ("respawn", "askfirst") or not (name in SHELLS or name in GETTYS or "getty" in name):
+        return ""
+    tty = line.id[5:] if line.id.startswith("/dev/") else line.id
+    if name not in SHELLS:
+        tty = next((m.group(1) for arg in line.process.split()[1:] if (m := _TTY_ARG.fullmatch(arg))), tty)
+    return "console" if tty in console_devices else tty
 
 
 def _find(program: str, exists) -> str | None:
