@@ -42,6 +42,7 @@ class CacheKind:
     title: str
     folders: tuple[str, ...]
     holds: str  # what it holds, and what clearing it costs
+    summary: str = ""  # the same in a few words, for a table
     explicit: bool = False  # cleared only when asked for by name
     limit: str = ""  # the settings key of its size limit ('' = none: it is not pruned)
 
@@ -50,21 +51,25 @@ KINDS: tuple[CacheKind, ...] = (
     CacheKind("bases", "Base images", ("downloads", "bases", "objects"),
               "Downloaded base tarballs, their imported file lists and the content of every base and package "
               "file. Cleared, a project's base is downloaded and imported again when it is next opened or built "
-              "(it needs the mirror then)."),
+              "(it needs the mirror then).", summary="base tarballs, their file lists, file contents"),
     CacheKind("blobs", "Export blobs", (BLOB_DIR,),
               "The web export's zstd-compressed file contents. Cleared, the next export compresses everything "
-              "again (slower, same result).", limit="blob_cache_limit"),
+              "again (slower, same result).", summary="compressed file contents of web exports",
+              limit="blob_cache_limit"),
     CacheKind("compile", "Compiled programs", (COMPILE_DIR,),
               "Compiler outputs by source, flags and headers. Cleared, programs are compiled again.",
-              limit="compile_cache_limit"),
+              summary="compiler outputs", limit="compile_cache_limit"),
     CacheKind("packages", "Packages", ("packages",),
               "Downloaded .apk files, repository indexes and unpacked package listings. Cleared, they are "
-              "downloaded again when needed; offline, a package not in the cache cannot be installed."),
+              "downloaded again when needed; offline, a package not in the cache cannot be installed.",
+              summary=".apk files, repository indexes"),
     CacheKind("snapshots", "Machine states", ("snapshots",),
-              "Saved machine states. Cleared, the next boot of every image is cold (a second or two)."),
+              "Saved machine states. Cleared, the next boot of every image is cold (a second or two).",
+              summary="saved machine states"),
     CacheKind("kernel", "Guest kernel and init", ("kernel", "initrd"),
               "The guest kernel the studio built and its small init. Cleared, nothing boots until the kernel is "
-              "rebuilt (`studio kernel`, several minutes).", explicit=True),
+              "rebuilt (`studio kernel`, several minutes).", summary="rebuilding takes minutes",
+              explicit=True),
 )
 BY_KEY = {kind.key: kind for kind in KINDS}
 

@@ -75,10 +75,9 @@ def save(changes: dict[str, object]) -> dict[str, object]:
     """Write `changes` (validated first: nothing is written when one is wrong); returns all settings.
     Keys the file holds that this version does not know are kept."""
     path = settings_path()
-    for key, value in changes.items():
-        if key not in DEFAULTS:
-            raise StudioError(f"{key!r} is not a studio setting; known: {', '.join(DEFAULTS)}")
-        _checked(key, value, None)
+    wrong = problems(changes)
+    if wrong:
+        raise StudioError("; ".join(wrong))
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
         stored = stored if isinstance(stored, dict) else {}
@@ -87,6 +86,19 @@ def save(changes: dict[str, object]) -> dict[str, object]:
     stored.update(changes)
     atomic_write(path, json.dumps(stored, indent=2, sort_keys=True) + "\n")
     return load()
+
+
+def problems(changes: dict[str, object]) -> list[str]:
+    """What is wrong with `changes`, one message each (empty: `save` would take them)."""
+    found = []
+    for key, value in changes.items():
+        try:
+            if key not in DEFAULTS:
+                raise StudioError(f"{key!r} is not a studio setting; known: {', '.join(DEFAULTS)}")
+            _checked(key, value, None)
+        except StudioError as err:
+            found.append(str(err))
+    return found
 
 
 def _checked(key: str, value: object, path: Path | None) -> object:
