@@ -200,7 +200,7 @@ class AboutDialog(QDialog):
     def __init__(self, project: Project | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("About Image Studio")
-        self.resize(620, 340)
+        self.resize(640, 420)
         title = QLabel("<h2>Image Studio</h2><p>Build small Alpine Linux images and boot them in the v86 "
                        "emulator: edit, boot, export as a web page.</p>", self)
         title.setWordWrap(True)

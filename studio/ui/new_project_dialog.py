@@ -101,7 +101,7 @@ class NewProjectDialog(QDialog):
             return  # an older listing, overtaken by a refresh
         self._show_releases(listing.releases)
         if listing.error:
-            self.listing_label.setText(listing.error)
+            self.listing_label.setText(listing.error[:1].upper() + listing.error[1:])
         else:
             on_mirror = sum(r.on_mirror for r in listing.releases)
             self.listing_label.setText(f"{on_mirror} release(s) on {listing.mirror}; "
@@ -119,7 +119,8 @@ class NewProjectDialog(QDialog):
         self._releases = {r.version: r for r in releases}
         self.release_list.clear()
         for release in releases:
-            item = QListWidgetItem(f"Alpine {release.version}    " + " · ".join(release.marks()))
+            dated = f" ({release.date})" if release.date else ""
+            item = QListWidgetItem(f"Alpine {release.version}{dated}    " + " · ".join(release.marks()))
             item.setData(_RELEASE, release.version)
             item.setToolTip(release.trust())
             self.release_list.addItem(item)
@@ -131,10 +132,10 @@ class NewProjectDialog(QDialog):
     # -- creating ----------------------------------------------------------------------------
     def create(self) -> None:
         """Create the project in the background; the dialog closes with it, or says what failed."""
-        self.error_label.clear()
+        _say(self.error_label, "")
         for ok, message in (self._folder_state(), self._base_state()):
             if not ok:
-                self.error_label.setText(message)
+                _say(self.error_label, message)
                 return
         folder, release, mirror = self.folder(), self.selected_release(), self.mirror()
         tarball = None if self.release_radio.isChecked() else self._tarball()
@@ -146,7 +147,7 @@ class NewProjectDialog(QDialog):
             return Project.create(folder, source, progress=progress, cancelled=cancelled)
 
         self._set_busy(True)
-        self.progress_label.setText(f"Creating {folder}…")
+        _say(self.progress_label, f"Creating {folder}…")
         task = Task(work)
         task.progress.connect(self._progress)
         task.finished.connect(self._created)
@@ -158,12 +159,12 @@ class NewProjectDialog(QDialog):
         """Cancel: stops a creation under way (the dialog stays open), else closes the dialog."""
         if self._create_task is not None and not self._create_task.done:
             self._create_task.cancel()
-            self.progress_label.setText("Cancelling…")
+            _say(self.progress_label, "Cancelling…")
             return
         super().reject()
 
     def _progress(self, message: str, fraction: float) -> None:
-        self.progress_label.setText(message)
+        _say(self.progress_label, message)
         self.progress_bar.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
 
     def _created(self, project: Project) -> None:
@@ -174,12 +175,12 @@ class NewProjectDialog(QDialog):
 
     def _failed(self, message: str) -> None:
         self._set_busy(False)
-        self.progress_label.clear()
-        self.error_label.setText(message)
+        _say(self.progress_label, "")
+        _say(self.error_label, message)
 
     def _cancelled(self) -> None:
         self._set_busy(False)
-        self.progress_label.setText("Cancelled: nothing was created.")
+        _say(self.progress_label, "Cancelled: nothing was created.")
 
     def _set_busy(self, busy: bool) -> None:
         self.form.setEnabled(not busy)
@@ -225,6 +226,11 @@ class NewProjectDialog(QDialog):
         self.listing_label.setWordWrap(True)
         self.trust_label = QLabel(self.form)
         self.trust_label.setWordWrap(True)
+        lines = self.fontMetrics().lineSpacing()
+        self.listing_label.setMinimumHeight(3 * lines)  # room for a wrapped message: the list gives way
+        self.trust_label.setMinimumHeight(4 * lines)
+        self.trust_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.listing_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.tarball_radio = QRadioButton("A local root filesystem tarball (.tar.gz)", self.form)
         self.tarball_edit = QLineEdit(self.form)
         self.tarball_edit.setPlaceholderText("alpine-minirootfs-…-x86.tar.gz")
@@ -267,6 +273,8 @@ class NewProjectDialog(QDialog):
         self.cancel_button.clicked.connect(self.reject)
         for button in (self.create_button, self.cancel_button, self.refresh_button, browse_location, browse_tarball):
             button.setAutoDefault(False)  # Enter in the mirror field refreshes, it does not create
+        _say(self.progress_label, "")
+        _say(self.error_label, "")
         layout = QVBoxLayout(self)
         layout.addWidget(self.form, 1)
         layout.addWidget(self.progress_bar)
@@ -331,6 +339,11 @@ def new_project(parent: QWidget | None = None, location: Path | None = None) -> 
         return dialog.project
     finally:
         dialog.deleteLater()
+
+
+def _say(label: QLabel, text: str) -> None:
+    label.setText(text)
+    label.setVisible(bool(text))
 
 
 def _default_release(releases: list[base.Release]) -> str | None:
