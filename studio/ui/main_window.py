@@ -15,12 +15,11 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QStackedWidget, QStyle, QTabWidget, QToolBar,
+    QDockWidget, QFileDialog, QMainWindow, QScrollArea, QStackedWidget, QStyle, QTabWidget, QToolBar,
     QToolButton, QWidget,
 )
 
 from studio.boot.session import BOOTING, RUNNING, BootSession
-from studio.errors import StudioError
 from studio.image.project import Project
 from studio.ui.boot_pane import BootPane
 from studio.ui.compile_panel import CompilePanel
@@ -242,6 +241,9 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         for dock in (self.tree_dock, self.problems_dock, self.programs_dock, self.packages_dock):
             view_menu.addAction(dock.toggleViewAction())
+        from studio.ui.help import add_help_menu
+
+        add_help_menu(self)
         self._update_actions()
 
     def set_network(self, mode: str) -> None:
@@ -373,17 +375,9 @@ class MainWindow(QMainWindow):
             self.projects.open_path(Path(directory))
 
     def _new_dialog(self) -> None:
-        from studio.image import base
-        from studio.ui.app import create_with_progress
+        from studio.ui.new_project_dialog import new_project
 
-        directory = QFileDialog.getSaveFileName(self, "New Project (a new folder)")[0]
-        if not directory:
-            return
-        try:
-            project = create_with_progress(Path(directory), base.parse_base(base.DEFAULT_BASE), self)
-        except StudioError as err:
-            QMessageBox.critical(self, "Cannot create project", str(err))
-            return
+        project = new_project(self)  # errors are shown inside the dialog
         if project is not None:
             self.set_project(project)
 
