@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from studio.boot.qtapp import wait_for
-from studio.ui import main_window as main_window_module
 from studio.ui.main_window import MainWindow
 from studio.ui.text_editor import SourceEditor
 
@@ -25,7 +24,7 @@ def window(qtbot, new_project, monkeypatch):
     win = MainWindow(new_project("compiled"))
     qtbot.addWidget(win)
     win.show()
-    monkeypatch.setattr(main_window_module.QMessageBox, "question",
+    monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
     yield win
     win.close()

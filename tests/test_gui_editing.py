@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from studio.boot.qtapp import wait_for
 from studio.image.document import ImageDocument
 from studio.image.project import Project
-from studio.ui import main_window as main_window_module
 from studio.ui.main_window import MainWindow
 from studio.ui.text_editor import FileEditor
 from studio.ui.tree_model import MIME_PATHS
@@ -30,7 +29,7 @@ def window(qtbot, new_project, monkeypatch):
     win.show()
     qtbot.waitExposed(win)
     # Closing at teardown must not stop at the unsaved-changes question.
-    monkeypatch.setattr(main_window_module.QMessageBox, "question",
+    monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
     yield win
     win.close()
@@ -180,7 +179,7 @@ def test_autosave_recovers_after_a_crash(qtbot, new_project, monkeypatch):
     editor.perform(edits.new_file(editor.state, "/root/draft.txt", source, size, sha))
     first.autosave()
     # The session dies here: no save, no close.
-    monkeypatch.setattr(main_window_module.QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     second = MainWindow(Project.open(project.root))
     qtbot.addWidget(second)
     assert second.editor.doc.read_bytes("/root/draft.txt") == b"unsaved work\n"

@@ -11,7 +11,6 @@ from apkrepo import build_repository
 from studio.boot.qtapp import wait_for
 from studio.image import edits
 from studio.image.project import Project
-from studio.ui import main_window as main_window_module
 from studio.ui.main_window import MainWindow
 from studio.ui.tree_model import MODIFIED_VS_PACKAGE, PACKAGE, STATUS
 from test_packages_project import with_repository
@@ -29,7 +28,7 @@ def window(qtbot, new_project, repository, monkeypatch):
     qtbot.addWidget(win)
     win.resize(1300, 900)
     win.show()
-    monkeypatch.setattr(main_window_module.QMessageBox, "question",
+    monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
     win.packages_dock.raise_()
     yield win
