@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -165,9 +163,3 @@ def test_settings_are_checked_and_a_broken_file_says_how_to_fix_it(config):
         settings.load()
     assert settings.cache_limit("compile_cache_limit") == 2 << 30  # a compile never fails on it
 
-
-def test_the_cores_stay_free_of_qt():
-    code = ("import sys, studio.caches, studio.settings, studio.build.archives; "
-            "print(sorted(m for m in sys.modules if m.startswith(('PySide6', 'studio.ui'))))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"

@@ -152,9 +152,6 @@ def _fresh_python(code: str, env: dict) -> str:
                           env={**clean, **env}).stdout.strip()
 
 
-@pytest.mark.xfail(strict=True, reason="needs the hook in studio/image/base.py mirror_url(): "
-                                       "`mirror or os.environ.get(MIRROR_ENV) or settings.alpine_mirror() or "
-                                       "DEFAULT_MIRROR` (that file is not this change's to edit)")
 def test_the_cli_takes_the_mirror_from_the_settings(tmp_path):
     env = {settings.CONFIG_ENV: str(tmp_path / "config")}
     (tmp_path / "config").mkdir()
@@ -163,9 +160,6 @@ def test_the_cli_takes_the_mirror_from_the_settings(tmp_path):
         "http://127.0.0.1:9/alpine"
 
 
-@pytest.mark.xfail(strict=True, reason="needs the hook in studio/paths.py cache_dir(): "
-                                       "`override = os.environ.get('STUDIO_CACHE_DIR') or "
-                                       "settings.cache_location_at_start()` (not this change's file)")
 def test_the_cache_location_setting_takes_effect_at_the_next_start(tmp_path):
     env = {settings.CONFIG_ENV: str(tmp_path / "config")}
     (tmp_path / "config").mkdir()

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from studio import paths
+from studio import paths, settings
 from studio.errors import StudioError
 from studio.fsutil import CHUNK, atomic_write, file_hash
 from studio.image.entry import Entry
@@ -79,7 +79,13 @@ class BaseSource:
 
 
 def mirror_url(mirror: str | None = None) -> str:
-    return (mirror or os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR).rstrip("/")
+    """The mirror to use: the one asked for, else $STUDIO_ALPINE_MIRROR, else the one chosen in
+    Settings, else Alpine's CDN."""
+    try:
+        chosen = settings.alpine_mirror()
+    except StudioError:
+        chosen = ""  # a broken settings file is reported by the Settings dialog, not here
+    return (mirror or os.environ.get(MIRROR_ENV) or chosen or DEFAULT_MIRROR).rstrip("/")
 
 
 def release_filename(release: str) -> str:
