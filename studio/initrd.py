@@ -42,7 +42,11 @@ def _key() -> str:
 
 def cached_path() -> Path:
     override = os.environ.get("STUDIO_INITRD")
-    return Path(override) if override else paths.cache_dir() / "initrd" / _key() / "initrd.cpio"
+    if override:
+        return Path(override)
+    if paths.BUNDLED_INITRD.is_file():  # an installed wheel carries it (no zig needed)
+        return paths.BUNDLED_INITRD
+    return paths.cache_dir() / "initrd" / _key() / "initrd.cpio"
 
 
 def find_initrd() -> Path:

@@ -94,6 +94,8 @@ def find_kernel() -> Path:
         if not Path(override).is_file():
             raise KernelError(f"STUDIO_KERNEL={override} is not a file.")
         return Path(override)
+    if paths.BUNDLED_KERNEL.is_file():  # an installed wheel carries its kernel
+        return paths.BUNDLED_KERNEL
     build = cached_build()
     if not build.bzimage.is_file():
         raise KernelError(
