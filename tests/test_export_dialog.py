@@ -58,3 +58,38 @@ def test_as_root_it_says_chromium_needs_no_sandbox(qtbot, dialog, monkeypatch):
     assert dialog.url_field.text().startswith("http://127.0.0.1:")
     note = dialog.open_note.text()
     assert "--no-sandbox" in note and "as root" in note and "open the URL in a browser" in note
+
+
+def _export_as(qtbot, dialog, kind: str, out) -> str:
+    dialog.format.setCurrentIndex(dialog.format.findData(kind))
+    dialog.folder.setText(str(out))
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.export_button.isEnabled() and bool(dialog.report.toPlainText()), timeout=60_000)
+    return dialog.report.toPlainText()
+
+
+def test_the_archive_formats_write_and_report_what_they_leave_out(qtbot, alpine_project, tmp_path):
+    import tarfile
+
+    alpine_project.write_file("/etc/motd", "hello from the studio\n")
+    alpine_project.write_file("/usr/local/bin/tool", "#!/bin/sh\necho tool\n", 0o755)
+    dialog = ExportDialog(alpine_project, SnapshotStore())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.with_snapshot.isVisible() and dialog.open_button.isVisible()
+    dialog.format.setCurrentIndex(dialog.format.findData("rootfs"))
+    assert dialog.folder.text().endswith(f"{alpine_project.name}-rootfs.tar.gz")
+    assert not dialog.with_snapshot.isVisible() and not dialog.open_button.isVisible()  # web-only choices
+
+    report = _export_as(qtbot, dialog, "rootfs", tmp_path / "image.tar.gz")
+    assert "rootfs" in report and (tmp_path / "image.tar.gz").is_file()
+    with tarfile.open(tmp_path / "image.tar.gz") as tar:
+        names = tar.getnames()
+        assert "./usr/local/bin/tool" in names and "./bin/busybox" in names
+        assert tar.extractfile("./etc/motd").read() == b"hello from the studio\n"
+
+    report = _export_as(qtbot, dialog, "apkovl", tmp_path / "backup.apkovl.tar.gz")
+    with tarfile.open(tmp_path / "backup.apkovl.tar.gz") as tar:
+        assert "etc/motd" in tar.getnames() and "usr/local/bin/tool" not in tar.getnames()
+    # the file lbu cannot carry is named to the user, not silently dropped
+    assert "NOT in the archive" in report and "/usr/local/bin/tool" in report

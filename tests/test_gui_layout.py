@@ -44,3 +44,24 @@ def test_defaults_show_package_and_status_and_a_useful_machine_tab(open_window, 
     assert "fresh-layout" in win.placeholder.title.text()
     assert "memory 128 MB" in win.placeholder.details.text() and "Not booted yet" in win.placeholder.details.text()
     assert win.placeholder.boot_button.isEnabled() == win.boot_action.isEnabled()
+
+
+def test_settings_from_the_edit_menu_change_what_the_network_menu_ticks(open_window, new_project, monkeypatch):
+    from studio.image.project import Project
+    from studio.ui.settings_dialog import SettingsDialog
+
+    win = open_window(new_project("set-up"))
+    assert win.network_actions["repositories"].isChecked()
+    settings = next(a for a in win.edit_menu.actions() if a.text() == "Se&ttings…")
+    assert settings.shortcut().toString() == "Ctrl+,"
+
+    def choose_off_and_accept(dialog):
+        assert dialog.project is win.project  # the open project's settings, not a copy
+        dialog.network.setCurrentIndex(dialog.network.findData("off"))
+        dialog.accept()
+        return 1
+
+    monkeypatch.setattr(SettingsDialog, "exec", choose_off_and_accept)
+    settings.trigger()
+    assert win.network_actions["off"].isChecked() and not win.network_actions["repositories"].isChecked()
+    assert Project.open(win.project.root).boot.network == "off"  # saved to studio.toml

@@ -1,5 +1,6 @@
-"""Export dialog: write the static web bundle with progress, show what takes the space, and
-open it in the system browser from a local server."""
+"""Export dialog: write the image in one of three forms, with progress and a report. A static web
+bundle (what takes the space; open it in the system browser from a local server), a rootfs
+tarball (docker import, chroot), or an Alpine backup (lbu's apkovl, listing what it leaves out)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,27 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton,
+    QCheckBox, QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton,
     QVBoxLayout, QWidget,
 )
 
 from studio.boot.snapshots import SnapshotStore
+from studio.build import archives
 from studio.build.export import export
 from studio.image.project import Project
 from studio.ui.worker import Task
 
 _servers: dict[str, http.server.ThreadingHTTPServer] = {}  # one local server per bundle, for the session
+
+# (key, label in the Format box, what it is for)
+FORMATS = (
+    ("web", "Web page (static bundle)", "A folder any static web server serves: the machine boots in the visitor's browser."),
+    ("rootfs", "Root filesystem tarball (.tar.gz)",
+     "The whole image as Alpine's minirootfs is laid out: docker import, a chroot, another studio's New Project."),
+    ("apkovl", "Alpine backup (lbu apkovl)",
+     "What lbu package would write: your changes under /etc and /etc/apk (world, keys, repositories), "
+     "restored onto a stock Alpine at boot. Anything it cannot carry is listed."),
+)
 
 
 def serve(directory: Path) -> str:
@@ -39,12 +51,18 @@ class ExportDialog(QDialog):
     def __init__(self, project: Project, snapshots: SnapshotStore, parent=None, entries=None):
         """`entries`: the image as the user sees it (saved or not); None: as saved on disk."""
         super().__init__(parent)
-        self.setWindowTitle(f"Export {project.name} as a web page")
-        self.resize(620, 420)
+        self.setWindowTitle(f"Export {project.name}")
+        self.resize(640, 460)
         self.project = project
         self.entries = entries
         self.snapshots = snapshots
-        self.folder = QLineEdit(str(project.root.parent / f"{project.name}-web"), self)
+        self.format = QComboBox(self)
+        for key, label, _ in FORMATS:
+            self.format.addItem(label, key)
+        self.format_note = QLabel(self)
+        self.format_note.setWordWrap(True)
+        self.folder = QLineEdit(self)
+        self.folder_label = QLabel(self)
         browse = QPushButton("Choose…", self)
         browse.clicked.connect(self._choose)
         self.with_snapshot = QCheckBox("Include the saved machine state (the page opens at a running shell)", self)
@@ -61,8 +79,11 @@ class ExportDialog(QDialog):
         self.open_button = QPushButton("Open in Browser", self)
         self.open_button.setEnabled(False)
         self.open_button.clicked.connect(self.open_in_browser)
+        format_row = QHBoxLayout()
+        format_row.addWidget(QLabel("Format:"))
+        format_row.addWidget(self.format, 1)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Folder:"))
+        row.addWidget(self.folder_label)
         row.addWidget(self.folder, 1)
         row.addWidget(browse)
         buttons = QHBoxLayout()
@@ -70,6 +91,8 @@ class ExportDialog(QDialog):
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.open_button)
         layout = QVBoxLayout(self)
+        layout.addLayout(format_row)
+        layout.addWidget(self.format_note)
         layout.addLayout(row)
         layout.addWidget(self.with_snapshot)
         layout.addWidget(self.with_kernel_state)
@@ -98,14 +121,50 @@ class ExportDialog(QDialog):
         layout.insertWidget(layout.indexOf(self.report) + 2, self.open_note)
         self.task: Task | None = None
         self.url = ""
+        self.format.currentIndexChanged.connect(self._format_chosen)
+        self._format_chosen()
+
+    @property
+    def kind(self) -> str:
+        return self.format.currentData()
+
+    def default_path(self, kind: str) -> Path:
+        folder = self.project.root.parent
+        if kind == "rootfs":
+            return folder / f"{self.project.name}-rootfs.tar.gz"
+        if kind == "apkovl":
+            entries = self.entries if self.entries is not None else self.project.merged()
+            return folder / archives.apkovl_name(archives.image_hostname(entries, self.project.name))
+        return folder / f"{self.project.name}-web"
+
+    def _format_chosen(self) -> None:
+        kind = self.kind
+        self.format_note.setText(next(note for key, _, note in FORMATS if key == kind))
+        self.folder_label.setText("Folder:" if kind == "web" else "File:")
+        self.folder.setText(str(self.default_path(kind)))
+        for box in (self.with_snapshot, self.with_kernel_state, self.with_network):
+            box.setVisible(kind == "web")  # machine states and the network belong to the web page only
+        self.open_button.setVisible(kind == "web")
+        self.open_button.setEnabled(False)
+        self.url_row.hide()
+        self.open_note.hide()
+        self.report.clear()
+        self.progress.setValue(0)
 
     def _choose(self) -> None:
-        chosen = QFileDialog.getExistingDirectory(self, "Export into folder")
+        if self.kind == "web":
+            chosen = QFileDialog.getExistingDirectory(self, "Export into folder")
+        else:
+            chosen, _ = QFileDialog.getSaveFileName(self, "Export to file", self.folder.text(),
+                                                    "Gzipped tarballs (*.tar.gz)")
         if chosen:
             self.folder.setText(chosen)
 
     def start(self) -> None:
         out = Path(self.folder.text()).expanduser()
+        if self.kind != "web":
+            self._start_archive(out)
+            return
         snapshot = None
         if self.with_snapshot.isChecked():
             snapshot = self.snapshots.for_export(self.project, self.entries)
@@ -120,14 +179,28 @@ class ExportDialog(QDialog):
                 self.report.setPlainText("No saved kernel state for this machine yet: boot any image once, or "
                                          "export without it.")
                 return
-        self.export_button.setEnabled(False)
         network = self.with_network.isChecked()
-        self.task = Task(lambda progress, cancelled: export(self.project, out, snapshot, progress, self.entries,
-                                                            network, kernel_state),
-                         self)
+        self._run(lambda progress, cancelled: export(self.project, out, snapshot, progress, self.entries,
+                                                     network, kernel_state),
+                  self._done)
+
+    def _start_archive(self, out: Path) -> None:
+        write = archives.export_rootfs if self.kind == "rootfs" else archives.export_apkovl
+        self._run(lambda progress, cancelled: write(self.project, out, self.entries, progress=progress),
+                  self._archive_done)
+
+    def _archive_done(self, report: archives.ArchiveReport) -> None:
+        self.progress.setValue(1000)
+        self.report.setPlainText(report.text())  # its "NOT in the archive" lines must reach the user
+        self.export_button.setEnabled(True)
+        self.out = report.out
+
+    def _run(self, work, done) -> None:
+        self.export_button.setEnabled(False)
+        self.task = Task(work, self)
         self.task.progress.connect(lambda message, fraction: (self.progress.setValue(int(fraction * 1000)),
                                                                self.progress.setFormat(message)))
-        self.task.finished.connect(self._done)
+        self.task.finished.connect(done)
         self.task.failed.connect(lambda message: (self.report.setPlainText(message),
                                                   self.export_button.setEnabled(True)))
         self.task.start()

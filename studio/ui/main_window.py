@@ -192,7 +192,8 @@ class MainWindow(QMainWindow):
         self.pull_action = action("&Pull from Machine…", lambda: self.machine_files.pull())
         snapshots_action = action("S&napshots…", self.machine.show_snapshots)
         record_action = action("&Record Packages from Machine…", lambda: self.machine_packages.check())
-        self.export_action = action("&Export Web Bundle…", self.machine.export_dialog)
+        self.export_action = action("&Export…", self.machine.export_dialog,
+                                    tip="Export the image: a web page, a rootfs tarball or an Alpine backup (apkovl)")
         self.save_action = action("&Save", self.save, QKeySequence.StandardKey.Save,
                                   QStyle.StandardPixmap.SP_DialogSaveButton,
                                   "Apply the open editors and save the project (Ctrl+S)")
@@ -200,6 +201,8 @@ class MainWindow(QMainWindow):
         new_action = action("&New Project…", self._new_dialog)
         quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         init_action = action("Edit &inittab", self.show_inittab)
+        settings_action = action("Se&ttings…", self.show_settings, "Ctrl+,")
+        settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.undo_action = action("&Undo", lambda: self._undo_redo("undo"), QKeySequence.StandardKey.Undo)
         self.redo_action = action("&Redo", lambda: self._undo_redo("redo"), QKeySequence.StandardKey.Redo)
 
@@ -223,6 +226,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.redo_action)
         edit_menu.addSeparator()
         edit_menu.addAction(init_action)
+        edit_menu.addAction(settings_action)
         self.edit_menu = edit_menu
         machine_menu = self.menuBar().addMenu("&Machine")
         for a in (self.boot_action, self.stop_action, self.reboot_action):
@@ -245,6 +249,14 @@ class MainWindow(QMainWindow):
 
         add_help_menu(self)
         self._update_actions()
+
+    def show_settings(self) -> None:
+        """The project's boot settings, the studio's mirror and cache folder, the caches."""
+        from studio.ui.settings_dialog import SettingsDialog
+
+        SettingsDialog(self.project, self).exec()
+        self._show_network()  # the dialog edits the same project.boot the Network menu shows
+        self.refresh_problems()
 
     def set_network(self, mode: str) -> None:
         """What the machine may reach, from its next boot (saved in studio.toml's [boot])."""
