@@ -443,7 +443,7 @@ class MainWindow(QMainWindow):
             # Wide enough for the tree's Package and Status columns; tall enough for the Programs
             # panel's buttons.
             self.resizeDocks([self.tree_dock], [680], Qt.Orientation.Horizontal)
-            self.resizeDocks([self.problems_dock], [250], Qt.Orientation.Vertical)
+            self.resizeDocks([self.problems_dock], [180], Qt.Orientation.Vertical)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self._save_layout()

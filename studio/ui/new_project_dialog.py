@@ -101,7 +101,7 @@ class NewProjectDialog(QDialog):
             return  # an older listing, overtaken by a refresh
         self._show_releases(listing.releases)
         if listing.error:
-            self.listing_label.setText(listing.error[:1].upper() + listing.error[1:])
+            self.listing_label.setText(_sentence(listing.error))
         else:
             on_mirror = sum(r.on_mirror for r in listing.releases)
             self.listing_label.setText(f"{on_mirror} release(s) on {listing.mirror}; "
@@ -339,6 +339,13 @@ def new_project(parent: QWidget | None = None, location: Path | None = None) -> 
         return dialog.project
     finally:
         dialog.deleteLater()
+
+
+def _sentence(text: str) -> str:
+    """`text` with a capital first letter, unless it starts with an address (file:///… stays)."""
+    if text.split(" ", 1)[0].find("://") >= 0:
+        return text
+    return text[:1].upper() + text[1:]
 
 
 def _say(label: QLabel, text: str) -> None:

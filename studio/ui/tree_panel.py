@@ -80,7 +80,7 @@ class TreePanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         # Narrow enough that Package and Status show in the default dock width.
         header.resizeSection(NAME, 200)
-        for column, width in ((1, 64), (2, 84), (3, 46), (4, 46), (5, 100), (6, 120)):
+        for column, width in ((1, 78), (2, 80), (3, 46), (4, 46), (5, 100), (6, 110)):
             header.resizeSection(column, width)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
