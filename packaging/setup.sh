@@ -31,6 +31,8 @@ APT_PACKAGES=(
   # a virtual screen for GUI runs without a desktop; QEMU for the boot benchmark's comparison;
   # Chromium for the exported bundle's browser test (driven by Playwright, which downloads nothing)
   xvfb xauth qemu-system-x86 chromium
+  # the checkers of the desktop entry and AppStream metainfo (tests)
+  desktop-file-utils appstream
 )
 
 # Node.js and npm from Debian, unless the machine has them already (e.g. NodeSource's nodejs,

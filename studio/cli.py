@@ -332,7 +332,27 @@ def cmd_kernel(args) -> int:
 def cmd_gui(args) -> int:
     from studio.ui.app import run_gui
 
-    return run_gui(Path(args.dir) if getattr(args, "dir", None) else None)
+    target = Path(args.dir) if getattr(args, "dir", None) else None
+    if target is not None and target.name == "studio.toml" and target.is_file():
+        target = target.parent  # a file manager opens the project through its studio.toml
+    return run_gui(target)
+
+
+def cmd_desktop(args) -> int:
+    from studio import desktop
+
+    if args.install_desktop:
+        for path in desktop.install():
+            print(f"installed {path}")
+        print("Image Studio is in the desktop's menu (under Development); project folders and studio.toml "
+              "files open in it. Remove with: studio --uninstall-desktop")
+    else:
+        removed = desktop.uninstall()
+        for path in removed:
+            print(f"removed {path}")
+        if not removed:
+            print("nothing to remove: the desktop files were not installed")
+    return 0
 
 
 def _waits(command: argparse.ArgumentParser) -> None:
@@ -344,6 +364,10 @@ def _waits(command: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="studio", description="Image Studio: build Alpine images that boot in a browser.")
+    desktop = p.add_mutually_exclusive_group()
+    desktop.add_argument("--install-desktop", action="store_true",
+                         help="add the studio to the desktop's menu (entry, icon, metainfo, studio.toml type)")
+    desktop.add_argument("--uninstall-desktop", action="store_true", help="remove what --install-desktop added")
     sub = p.add_subparsers(dest="command")
 
     new = sub.add_parser("new", help="create a project on a base")
@@ -455,7 +479,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.command is None:
+    if args.install_desktop or args.uninstall_desktop:
+        args.func = cmd_desktop
+    elif args.command is None:
         args.dir = None
         args.func = cmd_gui
     try:
