@@ -66,7 +66,7 @@ def run(scratch: Path, rounds: int) -> None:
         session.boot(project.build_dir, fsjson.boot_config(project))
         assert wait_for(lambda: "prompt" in session.console.milestones or failure, 90), session.console.text[-1500:]
         kind, seconds = session.boot_kind, session.console.milestones["prompt"]
-        wait_for(lambda: not session.saving_snapshot, 30)  # a state still travelling would slow the next
+        wait_for(lambda: not session.saving_states, 30)  # a state still travelling would slow the next
         session.stop()
         return kind, seconds
 

@@ -58,8 +58,7 @@ def main() -> int:
             session.boot(result.out, fsjson.boot_config(project))
             assert wait_for(lambda: "prompt" in session.console.milestones, 120), session.console.text[-800:]
             seconds = time.perf_counter() - t0
-            if session.saving_snapshot:
-                assert wait_for(lambda: session.snapshot_saved, 30)
+            assert wait_for(lambda: not session.saving_states, 30)
             session.stop()
             return seconds, session.boot_kind
 

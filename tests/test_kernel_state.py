@@ -78,3 +78,22 @@ def test_other_memory_or_kernel_arguments_boot_cold_and_say_why(new_project):
     project.save_settings()
     again = boot(project, "true")
     assert again.boot_kind == "cold" and "boot settings" in again.cold_reason
+
+
+def test_a_command_line_boot_keeps_both_states_before_it_exits(alpine_mirror, tmp_path):
+    """`studio boot --headless` is a process that ends right after its commands: the kernel
+    state and the prompt state, written in threads, must be in the cache when it has gone."""
+    import json
+
+    from conftest import run_studio
+    from studio.boot.snapshots import KERNEL_STATES
+
+    env = {"STUDIO_CACHE_DIR": str(tmp_path / "cache")}
+    made = run_studio("new", str(tmp_path / "p"), "--base", "alpine:3.19", "--mirror", alpine_mirror.as_uri(), env=env)
+    assert made.returncode == 0, made.stderr
+    booted = run_studio("boot", str(tmp_path / "p"), "--headless", "--run", "true", env=env)
+    assert booted.returncode == 0, booted.stderr
+    owners = sorted(json.loads(f.read_text())["project"] for f in (tmp_path / "cache" / "snapshots").glob("*.json"))
+    assert owners == sorted([KERNEL_STATES, "p"])
+    again = run_studio("boot", str(tmp_path / "p"), "--headless", "--run", "true", env=env)
+    assert "boot: from snapshot" in again.stderr + again.stdout

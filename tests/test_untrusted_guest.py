@@ -147,7 +147,7 @@ def test_state_pieces_are_taken_only_for_the_request_and_bounded(qapp):
 @pytest.fixture
 def running(open_window, new_project):
     win = open_window(new_project("untrusted"), boot=True)
-    assert wait_for(lambda: not win.session.saving_snapshot, 30)  # the cold boot's state is saved
+    assert wait_for(lambda: not win.session.saving_states, 30)  # the cold boot's state is saved
     return win
 
 

@@ -100,8 +100,8 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
             seconds.append(time.monotonic() - started)
             outputs.append(_without_echo(session.console.since(mark), command))
         output = "\n".join(outputs)
-        if session.saving_snapshot:  # let the states reach the cache before closing
-            wait_for(lambda: session.snapshot_saved or failure, 30)
+        # the kernel's and the prompt's states reach the cache before the process may exit
+        wait_for(lambda: not session.saving_states or failure, 30)
         if expect is not None and not re.search(expect, output, re.MULTILINE):
             return _failed(f"the output did not match /{expect}/", session, output)
         return HeadlessResult(True, "ok", dict(session.console.milestones), session.boot_kind, output,

@@ -197,6 +197,7 @@ class BootSession(QObject):
         self._snapshot_to_save: tuple[str, dict, str] | None = None
         self._kernel_to_save: tuple[str, dict, str] | None = None  # key, parts, request id
         self.kernel_state_saved = False
+        self._keepers: list[threading.Thread] = []  # threads writing states to the cache
         self._state_request = ""  # the id of the state save asked for, if any
         self._state_max_bytes = 0
         self.snapshot_saved = False
@@ -309,9 +310,11 @@ class BootSession(QObject):
             self._set_state(STOPPED)
 
     @property
-    def saving_snapshot(self) -> bool:
-        """A cold boot that will save (or is saving) the machine state at its prompt."""
-        return self._snapshot_to_save is not None
+    def saving_states(self) -> bool:
+        """A requested state (the kernel's or the prompt's) has not reached the cache yet: a
+        process about to exit waits for this, or the state is lost with it."""
+        return (self._snapshot_to_save is not None or self._kernel_to_save is not None
+                or any(t.is_alive() for t in self._keepers))
 
     def close(self) -> None:
         """Stop the machine and release the page, then its profile. Safe to call twice."""
@@ -512,15 +515,18 @@ class BootSession(QObject):
         if store is not None and self._kernel_to_save is not None and request == self._kernel_to_save[2]:
             key, parts, _ = self._kernel_to_save
             self._kernel_to_save = None
-            threading.Thread(target=self._keep_state, args=(store, key, packed, limit, snapshots.KERNEL_STATES,
-                                                            parts, True), daemon=True).start()
+            self._keep_in_thread(store, key, packed, limit, snapshots.KERNEL_STATES, parts, True)
             return
         if store is None or self._snapshot_to_save is None or not request or request != self._state_request:
             return
         key, parts, name = self._snapshot_to_save
         self._state_request = ""
-        threading.Thread(target=self._keep_state, args=(store, key, packed, limit, name, parts, False),
-                         daemon=True).start()
+        self._keep_in_thread(store, key, packed, limit, name, parts, False)
+
+    def _keep_in_thread(self, *args) -> None:
+        keeper = threading.Thread(target=self._keep_state, args=args, daemon=True)
+        self._keepers = [t for t in self._keepers if t.is_alive()] + [keeper]
+        keeper.start()
 
     def _keep_state(self, store, key: str, packed: bytes, limit: int, owner: str, parts: dict, kernel_state: bool):
         try:
