@@ -101,7 +101,19 @@ def alpine_project(alpine_mirror, tmp_path_factory):
     from studio.image.project import Project
 
     directory = tmp_path_factory.mktemp("projects") / "alpine"
-    return Project.create(directory, base.parse_base("alpine:3.19", alpine_mirror.as_uri()))
+    project = Project.create(directory, base.parse_base("alpine:3.19", alpine_mirror.as_uri()))
+    before = _listing(project.root)
+    yield project
+    # A test that writes here changes what every later test sees: it must use new_project.
+    assert _listing(project.root) == before, "a test wrote into the shared read-only alpine_project"
+
+
+def _listing(root: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(root)): (p.lstat().st_size, p.lstat().st_mtime_ns)
+        for p in root.rglob("*")
+        if ".studio" not in p.relative_to(root).parts and not p.is_dir()
+    }
 
 
 @pytest.fixture

@@ -68,17 +68,18 @@ def _export_as(qtbot, dialog, kind: str, out) -> str:
     return dialog.report.toPlainText()
 
 
-def test_the_archive_formats_write_and_report_what_they_leave_out(qtbot, alpine_project, tmp_path):
+def test_the_archive_formats_write_and_report_what_they_leave_out(qtbot, new_project, tmp_path):
     import tarfile
 
-    alpine_project.write_file("/etc/motd", "hello from the studio\n")
-    alpine_project.write_file("/usr/local/bin/tool", "#!/bin/sh\necho tool\n", 0o755)
-    dialog = ExportDialog(alpine_project, SnapshotStore())
+    project = new_project("archives")  # this test writes: not the shared read-only project
+    project.write_file("/etc/motd", "hello from the studio\n")
+    project.write_file("/usr/local/bin/tool", "#!/bin/sh\necho tool\n", 0o755)
+    dialog = ExportDialog(project, SnapshotStore())
     qtbot.addWidget(dialog)
     dialog.show()
     assert dialog.with_snapshot.isVisible() and dialog.open_button.isVisible()
     dialog.format.setCurrentIndex(dialog.format.findData("rootfs"))
-    assert dialog.folder.text().endswith(f"{alpine_project.name}-rootfs.tar.gz")
+    assert dialog.folder.text().endswith(f"{project.name}-rootfs.tar.gz")
     assert not dialog.with_snapshot.isVisible() and not dialog.open_button.isVisible()  # web-only choices
 
     report = _export_as(qtbot, dialog, "rootfs", tmp_path / "image.tar.gz")
