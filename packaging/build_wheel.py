@@ -107,7 +107,7 @@ def build(out: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="studio-wheel-") as tmp:
         staged = Path(tmp)
         stage(staged)
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
                         "-w", str(out), str(staged)], check=True)
     (wheel,) = sorted(out.glob("image_studio-*.whl"), key=lambda p: p.stat().st_mtime)[-1:]
     stray = check(wheel)

@@ -16,8 +16,10 @@ NPM_FILES = frozenset({
     "@xterm/xterm/lib/xterm.js",
     "@xterm/xterm/css/xterm.css",
     "@xterm/addon-fit/lib/addon-fit.js",
+    "@xterm/addon-search/lib/addon-search.js",
 })
-SEABIOS = Path("/usr/share/seabios/bios.bin")
+# An installed wheel carries SeaBIOS; a checkout uses Debian's seabios package.
+SEABIOS = paths.BUNDLED_BIOS if paths.BUNDLED_BIOS.is_file() else Path("/usr/share/seabios/bios.bin")
 
 
 def missing_assets() -> list[str]:

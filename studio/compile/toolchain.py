@@ -62,7 +62,8 @@ def wasm2c() -> str:
     found = shutil.which("wasm2c")
     if not found or not (WASM2C_RUNTIME / "wasm-rt-impl.c").exists() or not WASM_RT_HEADER.exists():
         raise ToolchainMissing("wasm2c and its runtime sources are missing: install Debian's wabt package "
-                               "(packaging/setup.sh does). They turn WebAssembly into programs the guest runs.")
+                               "(sudo apt install wabt; packaging/setup.sh does it for a checkout). They turn "
+                               "WebAssembly into programs the guest runs.")
     return found
 
 

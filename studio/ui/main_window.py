@@ -242,6 +242,8 @@ class MainWindow(QMainWindow):
             choice = self.network_menu.addAction(text, lambda m=mode: self.set_network(m))
             choice.setCheckable(True)
             self.network_actions[mode] = choice
+        # The terminal's own actions (their shortcuts work while the terminal has the focus).
+        machine_menu.addMenu("&Terminal").addActions(self.boot_pane.terminal_actions)
         view_menu = self.menuBar().addMenu("&View")
         for dock in (self.tree_dock, self.problems_dock, self.programs_dock, self.packages_dock):
             view_menu.addAction(dock.toggleViewAction())

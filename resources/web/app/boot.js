@@ -12,6 +12,8 @@ const term = new Terminal({
 });
 const fit = new FitAddon.FitAddon();
 term.loadAddon(fit);
+const search = new SearchAddon.SearchAddon();  // find in the scrollback: selects the match, scrolls to it
+term.loadAddon(search);
 term.open(document.getElementById("terminal"));
 fit.fit();
 new ResizeObserver(() => fit.fit()).observe(document.getElementById("terminal"));
@@ -404,7 +406,19 @@ window.studio = {
   paste(text) { term.paste(text); },
   selection() { return term.getSelection(); },
   selectAll() { term.selectAll(); },
-  size() { return { cols: term.cols, rows: term.rows }; },
+  size() { return { cols: term.cols, rows: term.rows, fontSize: term.options.fontSize }; },
+  // The terminal's own screen and scrollback, not the guest's: the line the cursor is on stays.
+  clear() { term.clear(); },
+  // Find `text` in the scrollback from the current match on (selected and scrolled into view).
+  find(text, backwards, caseSensitive) {
+    const options = { caseSensitive: !!caseSensitive };
+    return backwards ? search.findPrevious(text, options) : search.findNext(text, options);
+  },
+  setFontSize(size) {
+    term.options.fontSize = size;
+    fit.fit();
+    return this.size();
+  },
   stats() { return { files: ninep.files, waited_ms: ninep.waited }; },
   terminalText() {
     const buffer = term.buffer.active;
