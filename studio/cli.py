@@ -492,6 +492,40 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ImportError as err:
+        if not _is_qt_failure(err):
+            raise
+        print(f"error: {qt_missing_message(err)}", file=sys.stderr)
+        return 3
+
+
+# The system libraries Qt (and QtWebEngine) load that a minimal Debian/Ubuntu lacks, by Debian
+# package: what `apt install` needs for the window and for headless boots (pip's PySide6 brings Qt).
+QT_RUNTIME_PACKAGES = {
+    "libEGL.so": "libegl1", "libGL.so": "libgl1", "libOpenGL.so": "libopengl0", "libgbm.so": "libgbm1",
+    "libfontconfig.so": "libfontconfig1", "libfreetype.so": "libfreetype6", "libglib-2.0.so": "libglib2.0-0",
+    "libxkbcommon.so": "libxkbcommon0", "libxkbcommon-x11.so": "libxkbcommon-x11-0", "libX11.so": "libx11-6",
+    "libX11-xcb.so": "libx11-xcb1", "libxcb-cursor.so": "libxcb-cursor0", "libxcb.so": "libxcb1",
+    "libnss3.so": "libnss3", "libnspr4.so": "libnspr4", "libasound.so": "libasound2",
+    "libdbus-1.so": "libdbus-1-3", "libxshmfence.so": "libxshmfence1", "libXcomposite.so": "libxcomposite1",
+    "libXdamage.so": "libxdamage1", "libXrandr.so": "libxrandr2", "libXtst.so": "libxtst6",
+    "libxkbfile.so": "libxkbfile1", "libXext.so": "libxext6", "libXfixes.so": "libxfixes3",
+}
+
+
+def _is_qt_failure(err: ImportError) -> bool:
+    return (err.name or "").startswith(("PySide6", "shiboken6")) or ".so" in str(err)
+
+
+def qt_missing_message(err: ImportError) -> str:
+    """What to install when Qt cannot load: the missing library's Debian package, and the whole list."""
+    text = str(err)
+    named = [package for library, package in QT_RUNTIME_PACKAGES.items() if library + "." in text]
+    everything = " ".join(sorted(set(QT_RUNTIME_PACKAGES.values())))
+    first = (f"install its Debian package: sudo apt install {named[-1]}" if named
+             else "install Qt's runtime libraries")
+    return (f"Qt could not start ({text}). The window and the machine need Qt's system libraries: "
+            f"{first}. All of them, on Debian/Ubuntu: sudo apt install {everything}")
 
 
 if __name__ == "__main__":
