@@ -51,12 +51,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-say "npm packages for the boot page (resources/web)"
+# The npm packages download while pip installs (both mostly wait on the network).
+say "npm packages for the boot page (resources/web), in the background"
 if [ ! -f resources/web/node_modules/.package-lock.json ] \
    || [ resources/web/package-lock.json -nt resources/web/node_modules/.package-lock.json ]; then
-  (cd resources/web && npm ci --no-audit --no-fund)
+  (cd resources/web && npm ci --no-audit --no-fund --loglevel=error) &
+  npm_job=$!
 else
   echo "up to date"
+  npm_job=""
 fi
 
 say "Python virtual environment (.venv)"
@@ -71,6 +74,10 @@ if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   touch .venv/.installed
 else
   echo "up to date"
+fi
+if [ -n "$npm_job" ]; then
+  wait "$npm_job" || { echo "npm ci failed in resources/web (see above)" >&2; exit 1; }
+  echo "npm packages installed"
 fi
 
 say "Guest kernel (built once, cached by source version and config)"
