@@ -411,11 +411,11 @@ def parser() -> argparse.ArgumentParser:
 
     program = sub.add_parser("program", help="programs compiled into the image")
     program_sub = program.add_subparsers(dest="program_command", required=True)
-    padd = program_sub.add_parser("add", help="add a C/C++ program to the project")
+    padd = program_sub.add_parser("add", help="add a C/C++ program, or a wasm32-wasi module built elsewhere, to the project")
     padd.add_argument("dir")
     padd.add_argument("name")
     padd.add_argument("--source", action="append", required=True, metavar="FILE",
-                      help="a source file or folder (repeatable); copied into the project if outside it")
+                      help="a source file or folder (repeatable), or one prebuilt MODULE.wasm; copied into the project if outside it")
     padd.add_argument("--target", default="wasm32-wasi", choices=["wasm32-wasi", "i386"])
     padd.add_argument("--install", metavar="/usr/local/bin/NAME", help="where the program goes in the image")
     padd.add_argument("--cflags", help="extra compiler flags, e.g. '-DNDEBUG -lm'")

@@ -3,6 +3,7 @@ cache, cancellation that kills the running compiler, and the outcome with parsed
 
 wasm32-wasi:  zig cc -> NAME.wasm;  wasm2c -> prog.c;  zig cc (i386) prog.c + wasm2c runtime +
               studio's WASI layer -> NAME (runs inside the guest; NAME.wasm is installed beside it)
+              A prebuilt module (the program's one source is a .wasm) is checked and starts at wasm2c.
 i386:         zig cc -> NAME (static, musl)
 """
 
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio import caches, paths
-from studio.compile import toolchain
+from studio.compile import modules, toolchain
 from studio.compile.toolchain import I386, WASM
 from studio.errors import StudioError
 from studio.fsutil import atomic_write, file_hash, fsync_dir
@@ -59,6 +60,14 @@ class Program:
         if not re.fullmatch(r"[A-Za-z0-9._+-]+", self.name):
             raise StudioError(f"program name {self.name!r}: use letters, digits, '.', '_', '+' or '-'")
         self.install = self.install or f"/usr/local/bin/{self.name}"
+        if any(modules.is_module(s) for s in self.sources) and not self.prebuilt:
+            raise StudioError(f"{self.name}: a prebuilt WebAssembly module is its program's only source, "
+                              f"for the {WASM} target (make another program for other sources)")
+
+    @property
+    def prebuilt(self) -> bool:
+        """Whether the program is a WebAssembly module built elsewhere, not sources to compile."""
+        return self.target == WASM and len(self.sources) == 1 and modules.is_module(self.sources[0])
 
     def source_files(self, root: Path) -> list[Path]:
         """Every file of the source set (folders expanded), sorted."""
@@ -305,6 +314,8 @@ def _steps(program: Program, project: Path, work: Path, outputs: Path) -> tuple[
 
     One source compiles and links in one command. With several, each is compiled on its own,
     then linked: a compiler writes one dependency file per command, the last source's."""
+    if program.prebuilt:
+        return _translation_steps(program, project / program.sources[0], work, outputs), []
     units = program.compile_units(project)
     language = toolchain.language_of(units)
     flags = toolchain.FLAGS[program.target] + (toolchain.CXX[program.target] if language == "c++" else [])
@@ -320,14 +331,24 @@ def _steps(program: Program, project: Path, work: Path, outputs: Path) -> tuple[
         steps = [compiler + flags + extra + ["-c", unit, "-MD", "-MF", depfile, "-o", obj]
                  for unit, depfile, obj in zip(units, depfiles, objects)]
         steps.append(compiler + flags + extra + objects + toolchain.LINK[program.target] + ["-o", linked])
-    if program.target == WASM:  # then into an i386 program for the guest (wasm2c + the WASI layer)
-        rt = toolchain.runtime_dir(work)
-        steps += [
-            [toolchain.wasm2c(), "-n", toolchain.MODULE_NAME, linked, "-o", rt / "prog.c"],
-            toolchain.compiler("c") + toolchain.FLAGS[I386] + ["-I", rt, rt / "prog.c", rt / "wasm-rt-impl.c",
-                                                              toolchain.WASI_RUNTIME, "-o", outputs / program.name],
-        ]
+    if program.target == WASM:
+        steps += _translation_steps(program, linked, work, outputs)
     return steps, depfiles
+
+
+def _translation_steps(program: Program, module: Path, work: Path, outputs: Path) -> list[list]:
+    """A wasm32-wasi module into an i386 program for the guest (wasm2c + the WASI layer); a
+    prebuilt module is checked first and installed beside the program too."""
+    installed = outputs / f"{program.name}.wasm"
+    if module != installed:
+        modules.check_module(module)  # a StudioError: the job fails saying what is wrong
+        shutil.copyfile(module, installed)
+    rt = toolchain.runtime_dir(work)
+    return [
+        [toolchain.wasm2c(), "-n", toolchain.MODULE_NAME, installed, "-o", rt / "prog.c"],
+        toolchain.compiler("c") + toolchain.FLAGS[I386] + ["-I", rt, rt / "prog.c", rt / "wasm-rt-impl.c",
+                                                          toolchain.WASI_RUNTIME, "-o", outputs / program.name],
+    ]
 
 
 def _elapsed(started: float) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from studio.compile import modules
 from studio.compile.jobs import Program
 from studio.errors import StudioError
 from studio.image.project import Project
@@ -39,6 +40,10 @@ def add(project: Project, name: str, sources: list[Path], target: str = "wasm32-
     programs = load(project)
     if any(p.name == name for p in programs) and not replace:
         raise StudioError(f"a program named {name!r} exists already")
+    Program(name, [str(s) for s in sources], target, install, cflags)  # refused before anything is copied
+    for source in sources:
+        if modules.is_module(source):
+            modules.check_module(Path(source))
     program = Program(name, _bring_in(project, name, sources), target, install, cflags)
     programs = [p for p in programs if p.name != name] + [program]
     save(project, programs)

@@ -77,6 +77,7 @@ class CompilePanel(QWidget):
         self._signals = _QueueSignals(self)
         self._signals.changed.connect(self._job_changed)
         self.queue.listeners.append(self._signals.changed.emit)
+        editor.modulesDropped.connect(self.add_modules)
         self._rows: dict[int, int] = {}  # id(job) -> table row
         self.jobs: list[Job] = []
         self.run_task: Task | None = None  # the host run in progress (or the last one)
@@ -198,7 +199,11 @@ class CompilePanel(QWidget):
         self.cflags.setText(program.cflags)
         for source in program.sources:
             self.sources.addItem(source)
+        self.cflags.setEnabled(not program.prebuilt)  # a prebuilt module is not compiled here
         try:
+            if program.prebuilt:
+                self.language.setText("WebAssembly module, built elsewhere (translated for the guest)")
+                return
             self.language.setText("C++" if toolchain.language_of(program.compile_units(self.project.root)) == "c++"
                                   else "C")
         except StudioError as err:
@@ -208,17 +213,37 @@ class CompilePanel(QWidget):
         name, ok = QInputDialog.getText(self, "Add Program", "Program name:")
         if not ok or not name.strip():
             return
-        files = QFileDialog.getOpenFileNames(self, f"Sources of {name}", filter="C/C++ (*.c *.cc *.cpp *.cxx *.h *.hpp)")[0]
+        files = QFileDialog.getOpenFileNames(
+            self, f"Sources of {name}",
+            filter="C/C++ sources or a WebAssembly module (*.c *.cc *.cpp *.cxx *.h *.hpp *.wasm);;"
+                   "C/C++ (*.c *.cc *.cpp *.cxx *.h *.hpp);;WebAssembly module, wasm32-wasi (*.wasm)")[0]
         if files:
             self.add_program(name.strip(), [Path(f) for f in files])
 
-    def add_program(self, name: str, sources: list[Path], target: str = toolchain.WASM) -> None:
+    def add_program(self, name: str, sources: list[Path], target: str = toolchain.WASM, install: str = "") -> bool:
         try:
-            programs.add(self.project, name, sources, target)
+            programs.add(self.project, name, sources, target, install)
         except StudioError as err:
             QMessageBox.warning(self, "Cannot add program", str(err))
-            return
+            return False
         self.refresh_programs(select=name)
+        return True
+
+    def add_modules(self, paths: list[Path], folder: str) -> None:
+        """WebAssembly modules dropped on the tree: each a program installed in `folder` (checked,
+        then translated and installed by the queue like a compiled one)."""
+        added = []
+        taken = {p.name for p in self.programs()}
+        for path in paths:
+            name = base = path.stem
+            number = 2
+            while name in taken:
+                name, number = f"{base}-{number}", number + 1
+            if self.add_program(name, [path], install=f"{folder.rstrip('/')}/{path.stem}"):
+                taken.add(name)
+                added.append(programs.find(self.project, name))
+        if added:
+            self.compile(added)
 
     def add_sources(self, paths: list[Path]) -> None:
         program = self.selected()

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
+from studio.compile import modules
 from studio.errors import StudioError
 from studio.image import edits, inject
 from studio.image.document import ImageDocument
@@ -32,6 +33,7 @@ class ImageEditor(QObject):
 
     openFileRequested = Signal(str)  # image path of a file to open in an editor tab
     message = Signal(str)
+    modulesDropped = Signal(list, str)  # WebAssembly modules to add as programs, the folder they go in
 
     def __init__(self, doc: ImageDocument, parent: QObject | None = None):
         super().__init__(parent)
@@ -41,8 +43,9 @@ class ImageEditor(QObject):
         self.model.perform = self.perform
         self.model.host_drop = self.drop_host_files
         self.widget: QWidget | None = None  # parent for dialogs
-        # Replace-confirmation for drops; tests swap in an answer.
+        # Replace-confirmation for drops, and what a dropped .wasm becomes; tests swap in answers.
         self.ask_replace = self._ask_replace
+        self.ask_module_drop = self._ask_module_drop
         self._drop_task: Task | None = None
         self._held: list[Change] | None = None
 
@@ -84,7 +87,19 @@ class ImageEditor(QObject):
     # -- dropping host files ----------------------------------------------------------
     def drop_host_files(self, paths: list[Path], folder: str) -> None:
         """Bring desktop files into `folder`: recursively, keeping executable bits, asking
-        before replacing, in the background with progress for big drops. One undo step."""
+        before replacing, in the background with progress for big drops. One undo step.
+        WebAssembly modules may instead become programs (translated to run in the guest)."""
+        wasm = [p for p in paths if p.is_file() and modules.is_module(p)]
+        if wasm:
+            answer = self.ask_module_drop(wasm, folder)
+            if answer is None:
+                self.message.emit("Drop cancelled: nothing was added")
+                return
+            if answer == "program":
+                self.modulesDropped.emit(wasm, folder)
+                paths = [p for p in paths if p not in wasm]
+                if not paths:
+                    return
         try:
             planned = inject.plan_sources(paths)
         except (StudioError, OSError) as err:
@@ -139,6 +154,22 @@ class ImageEditor(QObject):
         if not self.try_perform(lambda: edits.add_entries(self.doc.state, entries, label, replace=replace)):
             return None
         return files
+
+    def _ask_module_drop(self, wasm: list[Path], folder: str) -> str | None:
+        """"program", "copy" or None (cancel): what dropped .wasm files become."""
+        names = ", ".join(p.name for p in wasm[:4]) + (" …" if len(wasm) > 4 else "")
+        box = QMessageBox(QMessageBox.Icon.Question, "WebAssembly modules",
+                          f"{names}: add as programs? A program is checked, translated to run in the guest "
+                          f"and installed in {folder} (as {wasm[0].stem}, with {wasm[0].name} beside it), "
+                          "and recompiled like the others. Or copy the files as they are.", parent=self.widget)
+        program = box.addButton("Add as Programs" if len(wasm) > 1 else "Add as Program",
+                                QMessageBox.ButtonRole.AcceptRole)
+        copy = box.addButton("Copy As They Are" if len(wasm) > 1 else "Copy As It Is", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(program)
+        box.exec()
+        clicked = box.clickedButton()
+        return "program" if clicked is program else "copy" if clicked is copy else None
 
     def _ask_replace(self, clashes: list[str]) -> bool | None:
         shown = "\n".join(clashes[:12]) + ("\n…" if len(clashes) > 12 else "")
