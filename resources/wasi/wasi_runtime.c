@@ -611,6 +611,99 @@ u32 Z_wasi_snapshot_preview1Z_sock_send(INST, u32 fd, u32 a, u32 b, u32 c, u32 d
 }
 u32 Z_wasi_snapshot_preview1Z_sock_shutdown(INST, u32 fd, u32 how) { (void)w; (void)fd; (void)how; return W_NOSYS; }
 
+/* ---- linear memory and traps the hardware reports (see wasm-rt.h: masked accesses) ------------ */
+#if !STUDIO_WASM_CHECKED
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+static uint8_t *reservation; /* the (one) memory of a wasm32-wasi module */
+static uintptr_t stack_top, stack_room;
+
+void wasm_rt_allocate_memory(wasm_rt_memory_t *memory, uint32_t initial_pages, uint32_t max_pages) {
+  uint32_t limit = STUDIO_WASM_RESERVE / 65536;
+  if (max_pages > limit) max_pages = limit; /* growing past 1 GiB fails, as memory.grow may */
+  if (initial_pages > max_pages) {
+    fprintf(stderr, "WebAssembly module needs %u pages of memory, more than 1 GiB\n", initial_pages);
+    exit(exit_code_on_trap);
+  }
+  void *at = mmap(NULL, (size_t)STUDIO_WASM_RESERVE + STUDIO_WASM_GUARD, PROT_NONE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  uint32_t size = initial_pages * 65536u;
+  if (at == MAP_FAILED || (size && mprotect(at, size, PROT_READ | PROT_WRITE) != 0)) {
+    perror("reserving WebAssembly memory (1 GiB of address space)");
+    exit(exit_code_on_trap);
+  }
+  reservation = at;
+  memory->data = at; /* never moves: the kernel zeroes pages as they are first touched */
+  memory->size = size;
+  memory->pages = initial_pages;
+  memory->max_pages = max_pages;
+}
+
+uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *memory, uint32_t delta) {
+  uint32_t old_pages = memory->pages, new_pages = memory->pages + delta;
+  if (new_pages == 0) return 0;
+  if (new_pages < old_pages || new_pages > memory->max_pages) return (uint32_t)-1;
+  if (delta && mprotect(memory->data + memory->size, delta * 65536u, PROT_READ | PROT_WRITE) != 0)
+    return (uint32_t)-1;
+  memory->pages = new_pages;
+  memory->size = new_pages * 65536u;
+  return old_pages;
+}
+
+void wasm_rt_free_memory(wasm_rt_memory_t *memory) {
+  munmap(memory->data, (size_t)STUDIO_WASM_RESERVE + STUDIO_WASM_GUARD);
+  memory->data = NULL;
+}
+
+static const char *trap_program = "program";
+
+static void say(const char *text) {
+  size_t n = strlen(text);
+  while (n) { ssize_t w = write(2, text, n); if (w <= 0) return; text += w; n -= (size_t)w; }
+}
+
+/* A masked access past the memory's size, or recursion into the stack's guard gap: a trap. */
+static void on_fault(int sig, siginfo_t *info, void *context) {
+  (void)context;
+  uintptr_t at = (uintptr_t)info->si_addr, base = (uintptr_t)reservation;
+  say(trap_program);
+  say(": WebAssembly trap: ");
+  if (reservation && at >= base && at - base < (uintptr_t)STUDIO_WASM_RESERVE + STUDIO_WASM_GUARD)
+    say(wasm_rt_strerror(WASM_RT_TRAP_OOB));
+  else if (at < stack_top && stack_top - at <= stack_room)
+    say(wasm_rt_strerror(WASM_RT_TRAP_EXHAUSTION));
+  else
+    say(sig == SIGBUS ? "bus error in the runtime" : "segmentation fault in the runtime");
+  say("\n");
+  _exit(exit_code_on_trap);
+}
+
+static void catch_faults(const char *program) {
+  static char alt[65536];
+  stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt, .ss_flags = 0};
+  sigaltstack(&ss, NULL);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, NULL);
+  sigaction(SIGBUS, &sa, NULL);
+  struct rlimit rl;
+  char here;
+  stack_top = (uintptr_t)&here;
+  stack_room = 8u << 20;
+  if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (256u << 20))
+    stack_room = (uintptr_t)rl.rlim_cur;
+  stack_room += 2u << 20; /* the guard gap below the stack */
+  trap_program = program;
+}
+#else
+static void catch_faults(const char *program) { (void)program; }
+#endif
+
 /* ---- main ----------------------------------------------------------------------------------- */
 int main(int argc, char **argv) {
   static Z_prog_instance_t instance;
@@ -624,6 +717,7 @@ int main(int argc, char **argv) {
   const char *slash = strrchr(argv[0], '/');
   if (slash) argv[0] = (char *)slash + 1;
 
+  catch_faults(argv[0]);
   wasm_rt_init();
   Z_prog_init_module();
   Z_prog_instantiate(&instance, &wasi);
