@@ -130,41 +130,50 @@ def cmd_program_add(args) -> int:
 
 
 def cmd_compile(args) -> int:
-    from studio.compile import programs
-    from studio.compile.install import install_change
+    from studio.cli_packages import _guest_runner
+    from studio.compile import packaging, programs
     from studio.compile.queue import CompileQueue
+    from studio.image import package_ops
     from studio.image.document import ImageDocument
 
-    doc = ImageDocument.open(Path(args.dir), wait=args.wait)
-    chosen = [programs.find(doc.project, args.program)] if args.program else programs.load(doc.project)
-    if not chosen:
-        print("no programs: add one with `studio program add`", file=sys.stderr)
-        return 1
-    queue = CompileQueue(doc.project.root)
-    queue.listeners.append(lambda job: print(f"{job.program.name}: {job.status}", file=sys.stderr)
-                           if job.status == "running" else None)
+    doc = ImageDocument.open(Path(args.dir), wait=args.wait)  # holds the project for writing
     try:
-        outcomes = queue.wait(queue.submit_all(chosen))
-    finally:
-        queue.shutdown()
-    failed = 0
-    for outcome in outcomes:
-        print(f"{outcome.program}: {outcome.status} in {outcome.seconds:.2f} s")
-        for diagnostic in outcome.diagnostics:
-            print(f"  {diagnostic}")
-        if outcome.ok:
-            change = install_change(doc, outcome)
-            if change is not None:
-                doc.state.apply(change)
-            for artifact in outcome.artifacts:
-                print(f"  {'installed' if change else 'up to date:'} {artifact.image_path}")
-        else:
-            failed += 1
-            if not outcome.diagnostics:
+        project = doc.project
+        chosen = [programs.find(project, args.program)] if args.program else programs.load(project)
+        if not chosen:
+            print("no programs: add one with `studio program add`", file=sys.stderr)
+            return 1
+        queue = CompileQueue(project.root)
+        queue.listeners.append(lambda job: print(f"{job.program.name}: {job.status}", file=sys.stderr)
+                               if job.status == "running" else None)
+        try:
+            outcomes = queue.wait(queue.submit_all(chosen))
+        finally:
+            queue.shutdown()
+        failed = [o for o in outcomes if not o.ok]
+        for outcome in outcomes:
+            print(f"{outcome.program}: {outcome.status} in {outcome.seconds:.2f} s")
+            for diagnostic in outcome.diagnostics:
+                print(f"  {diagnostic}")
+            if not outcome.ok and not outcome.diagnostics:
                 print("\n".join("  " + line for line in outcome.output.splitlines()[-20:]))
-    doc.save()
-    doc.close()
-    return 1 if failed else 0
+        if len(failed) < len(outcomes):
+            # Each compiled program goes in as its package (the project's repository, the world, the lock).
+            change, installed, packaged = packaging.install(project, doc.index, chosen, outcomes, _guest_runner())
+            for warning in change.warnings + installed.warnings:
+                print(f"warning: {warning}", file=sys.stderr)
+            package_ops.commit(project, change.settings, installed.lock)
+            changed = {p.name for p in change.added} | {new.name for _, new in change.upgraded}
+            for item in packaged:
+                state = "installed" if item.program in changed else "up to date:"
+                print(f"{item.program} {item.version}: package {item.apk.name}")
+                for outcome in outcomes:
+                    if outcome.program == item.program:
+                        for artifact in outcome.artifacts:
+                            print(f"  {state} {artifact.image_path}")
+        return 1 if failed else 0
+    finally:
+        doc.close()
 
 
 def cmd_run(args) -> int:

@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from studio.compile import programs, toolchain
+from studio.compile import toolchain
 from studio.compile.hostrun import run_wasm
-from studio.compile.install import install_change
 from studio.compile.jobs import CACHED, CANCELLED, FAILED, RUNNING, SUCCEEDED, CompileCache, Program
 from studio.compile.queue import CompileQueue
-from studio.image.document import ImageDocument
 
 PROGRAMS = Path(__file__).with_name("wasi_programs")
 
@@ -116,25 +114,6 @@ def test_host_run_with_wasmtime(workspace):
     wasm = next(a.host_path for a in outcome.artifacts if a.image_path.endswith(".wasm"))
     result = run_wasm(wasm, stdin=b"one\ntwo\nthree\n")
     assert (result.exit_code, result.stdout, result.stderr) == (0, b"ONE\nTWO\nTHREE\n", b"read 3 lines\n")
-
-
-def test_program_add_compile_and_install_is_undoable(new_project, tmp_path):
-    project = new_project("programs")
-    source = tmp_path / "hello.c"
-    source.write_text('#include <stdio.h>\nint main(void){puts("hi");return 0;}\n')
-    program = programs.add(project, "hello", [source])
-    assert program.sources == ["src/hello/hello.c"] and program.install == "/usr/local/bin/hello"
-    assert programs.load(type(project).open(project.root))[0].name == "hello"
-    outcome = compile_one(project.root, program)
-    doc = ImageDocument(project)
-    change = install_change(doc, outcome)
-    doc.state.apply(change)
-    assert doc.state.entry("/usr/local/bin/hello").mode == 0o755
-    assert doc.read_bytes("/usr/local/bin/hello.wasm")[:4] == b"\0asm"
-    assert doc.read_bytes("/usr/local/bin/hello")[:4] == b"\x7fELF"
-    assert install_change(doc, outcome) is None  # the same build again changes nothing
-    doc.state.apply(change.inverse())
-    assert doc.state.entry("/usr/local/bin/hello") is None
 
 
 def test_unknown_target_and_missing_sources_are_clear(workspace):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from studio.boot.qtapp import wait_for
 from studio.ui.main_window import MainWindow
@@ -35,14 +35,19 @@ def test_compile_installs_into_the_image_and_undo_removes_it(window):
     panel.add_program("stdio", [PROGRAMS / "stdio.c"])
     assert (window.project.root / "src" / "stdio" / "stdio.c").exists()
     (job,) = panel.compile([panel.selected()])
-    assert wait_for(lambda: job.done and window.editor.state.entry("/usr/local/bin/stdio") is not None, 60)
+    assert wait_for(lambda: job.done and window.editor.state.entry("/usr/local/bin/stdio") is not None, 60), (job.status, panel.install_task and panel.install_task.error, [w.text() for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox)])
     assert job.status == "succeeded"
     assert panel.job_table.item(0, 2).text() == "succeeded"
     model = window.editor.model
     assert model.index_of("/usr/local/bin/stdio.wasm").isValid()
-    assert window.isWindowModified()
+    # Installed as its package: written to the project at once (world, lock), like the Packages panel's changes.
+    assert "stdio" in window.project.lock.by_name() and window.project.lock.by_name()["stdio"].repository == "programs:"
+    assert window.editor.state.status("/usr/local/bin/stdio") != "added"  # not an overlay file: the package's
     window.undo_action.trigger()
     assert window.editor.state.entry("/usr/local/bin/stdio") is None
+    assert "stdio" not in window.project.lock.by_name()
+    window.redo_action.trigger()
+    assert window.editor.state.entry("/usr/local/bin/stdio") is not None
 
 
 def output_shown(panel) -> bool:

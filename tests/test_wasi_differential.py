@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from studio.compile import programs
+from studio.compile import packaging, programs
 from studio.compile.hostrun import run_wasm
-from studio.compile.install import install_change
+from studio.image import package_ops
 from studio.compile.jobs import CompileCache
 from studio.compile.queue import CompileQueue
-from studio.image.document import ImageDocument
 
 pytestmark = pytest.mark.boot
 
@@ -63,10 +62,8 @@ def test_host_and_guest_agree(new_project, tmp_path):
     assert "argv[2]=second arg" in host["args_env"] and host["args_env"].startswith("EXIT=7")
     assert host["exitcode"].startswith("EXIT=42")
 
-    doc = ImageDocument(project)
-    for outcome in outcomes:
-        doc.state.apply(install_change(doc, outcome))
-    doc.save()
+    change, installed, _ = packaging.install(project, project.base_index(), programs.load(project), outcomes)
+    package_ops.commit(project, change.settings, installed.lock)  # each program as its package
     project.write_file("/usr/local/bin/dt", RUNNER, mode=0o755)
     project.write_file("/root/input.txt", STDIN)
     project.save_meta()

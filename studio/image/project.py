@@ -152,6 +152,7 @@ class Project:
         self.programs = programs or []  # [[programs]] tables; studio.compile.programs gives them meaning
         self.packages = packages or PackageSettings()  # the world and the repositories
         self.lock = Lock.load(self.root)  # what the world resolved to (packages.lock)
+        self.version = ""  # the project's own version: its programs' packages carry it (VERSION-rN)
         self.reload_meta()
 
     def reload_meta(self) -> None:
@@ -199,7 +200,9 @@ class Project:
         if boot.network not in ("repositories", "web", "off"):
             raise StudioError(f"{settings}: [boot] network = {boot.network!r}: use \"repositories\", \"web\" or \"off\"")
         packages = PackageSettings.from_toml(data.get("packages", {}))
-        return cls(root, data.get("name", root.name), base, boot, data.get("programs", []), packages)
+        project = cls(root, data.get("name", root.name), base, boot, data.get("programs", []), packages)
+        project.version = str(data.get("version", ""))
+        return project
 
     @classmethod
     def create(cls, root: Path, source: bases.BaseSource, name: str | None = None,
@@ -229,6 +232,7 @@ class Project:
         data = {
             "format": FORMAT,
             "name": self.name,
+            **({"version": self.version} if self.version else {}),
             "base": base,
             "boot": {"memory_mb": self.boot.memory_mb, "kernel_args": self.boot.kernel_args,
                      "network": self.boot.network, "network_allow": list(self.boot.network_allow)},

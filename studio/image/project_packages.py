@@ -11,10 +11,11 @@ from pathlib import Path
 
 from studio.errors import StudioError
 from studio.image.entry import FILE, Entry
+from studio.image.project import SCRATCH_DIR
 from studio.image.package_layer import Layer, Unpacked, build_layer, effects_of, unpack
 from studio.image.store import ObjectStore
 from studio.packages import fetch
-from studio.packages.config import KEYS_DIR, Repository, guest_repository_urls, resolve_repositories
+from studio.packages.config import KEYS_DIR, PROGRAMS, Repository, guest_repository_urls, resolve_repositories
 from studio.packages.keys import TrustedKeys
 from studio.packages.lockfile import Lock, Locked
 
@@ -40,7 +41,13 @@ def repositories_of(project, base: dict[str, Entry], store: ObjectStore | None =
     names = project.packages.repositories if names is None else names
     needs_release = any(n.startswith("alpine:") for n in names)
     version = alpine_version(base, store or ObjectStore()) if needs_release else ""
-    return resolve_repositories(names, version, mirror_url())
+    return [Repository(r.name, programs_repository(project).as_uri()) if r.name == PROGRAMS else r
+            for r in resolve_repositories(names, version, mirror_url())]
+
+
+def programs_repository(project) -> Path:
+    """The project's own repository (its programs, packaged), in its scratch folder: built output."""
+    return Path(project.root) / SCRATCH_DIR / "programs"
 
 
 def project_keys(project) -> dict[str, bytes]:

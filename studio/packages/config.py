@@ -20,6 +20,7 @@ from studio.errors import StudioError
 from studio.packages.model import Dependency, format_dependency, parse_dependency
 
 KEYS_DIR = "keys"  # PROJECT/keys/: public keys the user added for repositories
+PROGRAMS = "programs:"  # the project's own repository: its programs, packaged (studio.compile.packaging)
 ALPINE_SECTIONS = ("main", "community")
 DEFAULT_REPOSITORIES = tuple(f"alpine:{section}" for section in ALPINE_SECTIONS)
 
@@ -66,9 +67,9 @@ def check_repository(name: str) -> str:
         if name.split(":", 1)[1] not in ALPINE_SECTIONS:
             raise StudioError(f"unknown repository {name!r}: the release's own are "
                               + ", ".join(DEFAULT_REPOSITORIES))
-    elif not name.startswith(("file://", "http://", "https://")):
+    elif name != PROGRAMS and not name.startswith(("file://", "http://", "https://")):
         raise StudioError(f"repository {name!r}: give a file://, http:// or https:// URL (the folder holding "
-                          "x86/APKINDEX.tar.gz), or alpine:main / alpine:community")
+                          "x86/APKINDEX.tar.gz), or alpine:main / alpine:community (programs: is the project's own)")
     return name
 
 
@@ -118,6 +119,8 @@ def repository_host(name: str) -> str:
 
     if name.startswith("alpine:"):
         label = "alpine-" + name.split(":", 1)[1]
+    elif name == PROGRAMS:
+        label = "programs"
     else:
         parsed = urllib.parse.urlparse(name)
         label = re.sub(r"[^a-z0-9]+", "-", (parsed.netloc + parsed.path).lower()).strip("-")[:55] or "repository"

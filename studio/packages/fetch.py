@@ -130,7 +130,8 @@ def load_indexes(repositories: list[Repository], trusted: Callable[[Repository],
         url = index_url(repository, arch)
         cached = index_cache(url)
         result.urls[repository.name] = repository.url
-        if refresh or not cached.exists():
+        # A folder on this machine is read afresh every time (cheap; the project's own changes).
+        if refresh or not cached.exists() or repository.url.startswith("file:"):
             try:
                 fresh = cached.with_name(cached.name + ".new")
                 download(url, fresh, cancelled=cancelled, limit=256 << 20)

@@ -1,10 +1,16 @@
-"""Undo: every edit of the image is one QUndoCommand wrapping a reversible Change."""
+"""Undo: every edit of the image is one QUndoCommand: a reversible Change of the overlay, or a
+package change (the package list and lock of one side, its package layer under the image)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtGui import QUndoCommand
 
+from studio.image import package_ops
 from studio.image.state import Change, ImageState
+from studio.packages.config import PackageSettings
+from studio.packages.lockfile import Lock
 
 
 class EditCommand(QUndoCommand):
@@ -21,3 +27,29 @@ class EditCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.state.apply(self.change.inverse())
+
+
+@dataclass(frozen=True)
+class PackageState:
+    settings: PackageSettings
+    lock: Lock
+
+
+class PackageCommand(QUndoCommand):
+    """One package change: redo and undo write the package list and lock of one side and put its
+    package layer under the image."""
+
+    def __init__(self, editor, label: str, before: PackageState, after: PackageState):
+        super().__init__(label)
+        self.editor, self.before, self.after = editor, before, after
+
+    def redo(self) -> None:
+        self._take(self.after)
+
+    def undo(self) -> None:
+        self._take(self.before)
+
+    def _take(self, state: PackageState) -> None:
+        doc = self.editor.doc
+        package_ops.commit(doc.project, state.settings.copy(), state.lock)
+        doc.rebase()

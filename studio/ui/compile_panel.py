@@ -18,12 +18,13 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from studio.compile import programs, toolchain
+from studio.compile import packaging, programs, toolchain
 from studio.compile.hostrun import HostRun, run_wasm
-from studio.compile.install import install_change
 from studio.compile.jobs import CACHED, FAILED, SUCCEEDED, CompileOutcome, Program
 from studio.compile.queue import CompileQueue, Job
 from studio.errors import StudioError
+from studio.ui.commands import PackageCommand, PackageState
+from studio.ui.guest_runner import GuestRunner
 from studio.ui.image_editor import ImageEditor
 from studio.ui.worker import Task
 
@@ -83,6 +84,9 @@ class CompilePanel(QWidget):
         self.run_task: Task | None = None  # the host run in progress (or the last one)
         self.run_timeout: float | None = None  # seconds a host run may take; None: until stopped
         self._runs_in_flight: list[threading.Event] = []  # each set when that run's thread is done
+        self._to_install: list[CompileOutcome] = []  # compiled, waiting to be packaged and installed
+        self.install_task: Task | None = None
+        self.runner = GuestRunner(self)  # package triggers (e.g. BusyBox's on /usr/bin) need a boot
 
         self.program_list = QListWidget(self)
         self.program_list.currentRowChanged.connect(self._show_program)
@@ -318,9 +322,43 @@ class CompilePanel(QWidget):
             self.job_table.setCurrentCell(row, 0)
             self._show_output(row)
             if job.outcome.ok:
-                change = install_change(self.editor.doc, job.outcome)
-                if change is not None:  # None: the image has these very files already
-                    self.editor.perform(change)
+                self._install(job.outcome)
+
+    # -- installing: each compiled program goes in as its package ------------------------------
+    def _install(self, outcome: CompileOutcome) -> None:
+        self._to_install.append(outcome)
+        self._next_install()
+
+    def _next_install(self) -> None:
+        """Package what compiled and install it (in the background, one change at a time; what
+        finishes meanwhile goes in with the next), as one undoable step."""
+        if self.install_task is not None and not self.install_task.done or not self._to_install:
+            return
+        outcomes, self._to_install = self._to_install, []
+        doc = self.editor.doc
+        project, index, chosen = doc.project, doc.index, self.programs()
+        before = PackageState(project.packages.copy(), project.lock)
+        task = Task(lambda progress, cancelled: packaging.install(project, index, chosen, outcomes, self.runner,
+                                                                  progress, cancelled), self)
+        task.finished.connect(lambda result: self._installed(before, result))
+        task.failed.connect(lambda message: self._install_failed(outcomes, message))
+        self.install_task = task.start()
+
+    def _installed(self, before: PackageState, result) -> None:
+        change, outcome, packaged = result
+        after = PackageState(change.settings.copy(), outcome.lock)
+        if after.lock != before.lock or after.settings.world != before.settings.world:
+            names = ", ".join(p.program for p in packaged)
+            self.editor.undo_stack.push(PackageCommand(self.editor, f"Install {names}", before, after))
+        self._next_install()
+
+    def _install_failed(self, outcomes: list[CompileOutcome], message: str) -> None:
+        names = ", ".join(o.program for o in outcomes)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Not installed",
+                          f"{names} compiled, but could not be installed as a package:\n\n{message}", parent=self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self._next_install()
 
     def _show_output(self, row: int) -> None:
         job = next((j for j in self.jobs if self._rows.get(id(j)) == row), None)

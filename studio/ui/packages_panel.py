@@ -9,12 +9,9 @@ package layer under the user's edits (ImageDocument.rebase).
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
 
 import humanize
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QUndoCommand
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressDialog, QPushButton, QSplitter, QTableView, QTextBrowser,
     QVBoxLayout, QWidget,
@@ -26,70 +23,14 @@ from studio.image.project_packages import repositories_of, trusted_keys
 from studio.packages import fetch
 from studio.packages import installed as db
 from studio.packages.config import PackageSettings, add_to_world, remove_from_world, world_dependency
-from studio.packages.lockfile import Lock
 from studio.packages.model import Package, format_dependency
 from studio.packages.search import SearchIndex
+from studio.ui.commands import PackageCommand, PackageState
+from studio.ui.guest_runner import GuestRunner
 from studio.ui.image_editor import ImageEditor
 from studio.ui.worker import Task
 
 SHOWN = 500  # rows the result table shows at most (the search itself covers everything)
-
-
-@dataclass(frozen=True)
-class PackageState:
-    settings: PackageSettings
-    lock: Lock
-
-
-class PackageCommand(QUndoCommand):
-    """One package change: redo and undo write the package list and lock of one side and put its
-    package layer under the image."""
-
-    def __init__(self, editor: ImageEditor, label: str, before: PackageState, after: PackageState):
-        super().__init__(label)
-        self.editor, self.before, self.after = editor, before, after
-
-    def redo(self) -> None:
-        self._take(self.after)
-
-    def undo(self) -> None:
-        self._take(self.before)
-
-    def _take(self, state: PackageState) -> None:
-        doc = self.editor.doc
-        package_ops.commit(doc.project, state.settings.copy(), state.lock)
-        doc.rebase()
-
-
-class GuestRunner(QObject):
-    """Runs package scripts in the image (a headless boot, which must live in the GUI thread) for
-    a worker thread, which waits for the answer."""
-
-    _asked = Signal(object)
-
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self._asked.connect(self._run)
-
-    def __call__(self, project, entries, steps):
-        box: dict = {}
-        done = threading.Event()
-        self._asked.emit((project, entries, steps, box, done))
-        done.wait()
-        if "error" in box:
-            raise box["error"]
-        return box["result"]
-
-    def _run(self, request) -> None:
-        project, entries, steps, box, done = request
-        try:
-            from studio.boot.guest_run import run_steps
-
-            box["result"] = run_steps(project, entries, steps)
-        except Exception as err:  # carried to the worker, which reports it
-            box["error"] = err
-        finally:
-            done.set()
 
 
 class ResultsModel(QAbstractTableModel):

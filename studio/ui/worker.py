@@ -49,18 +49,28 @@ class Task(QObject):
 
     def _run(self) -> None:
         try:
-            result = self._fn(self.progress.emit, self._cancel.is_set)
+            result = self._fn(self._progress, self._cancel.is_set)
         except (StudioError, OSError) as err:  # OSError: a full disk, a missing file: say it plainly
             self.done = True
             self.error = err
             if self._cancel.is_set():
-                self.cancelledSignal.emit()
+                self._tell(self.cancelledSignal)
             else:
-                self.failed.emit(str(err))
+                self._tell(self.failed, str(err))
             return
         except Exception:  # a bug: show it rather than lose it in a thread
             self.done = True
-            self.failed.emit("internal error:\n" + traceback.format_exc())
+            self._tell(self.failed, "internal error:\n" + traceback.format_exc())
             return
         self.done = True
-        self.finished.emit(result)
+        self._tell(self.finished, result)
+
+    def _progress(self, message: str, fraction: float) -> None:
+        self._tell(self.progress, message, fraction)
+
+    @staticmethod
+    def _tell(signal, *args) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the task's owner (a closed window's panel) is gone: no one to tell
+            pass

@@ -1,0 +1,148 @@
+"""Programs as apk packages (Qt-free): each compiled program becomes a real package (its
+executable, its .wasm beside it, `cmd:` provides) in the project's own repository (`programs:`,
+in PROJECT/.studio/programs/x86/), signed with the project's key, and goes into the image through
+the packages path like any Alpine package: the world, packages.lock, apk's database in the image
+(so `apk info`, `apk info -L NAME` and `apk del NAME` in the guest know it).
+
+The project's signing key is made when first needed. Its private half lives in the user's config
+(~/.config/image-studio/keys/), never in the project; its public half goes to PROJECT/keys/, which
+the image trusts (/etc/apk/keys). A project copied to a machine without the private key gets a new
+key; the packages signed with the old one are dropped and built again by the next compile.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio import settings
+from studio.compile.jobs import CompileOutcome, Program
+from studio.errors import StudioError
+from studio.image import package_ops
+from studio.image.project_packages import programs_repository
+from studio.packages.apkfile import FileSpec, PackageSpec, build_apk, open_apk
+from studio.packages.config import KEYS_DIR, PROGRAMS, add_to_world
+from studio.packages.index import build_repository_index
+from studio.packages.keys import SigningKey, TrustedKeys
+
+ARCH = "x86"
+KEY_PREFIX = "studio-programs-"
+DEFAULT_VERSION = "0.1"  # a project without `version` in studio.toml
+KEEP_RELEASES = 4  # a program's releases kept in the repository (and any packages.lock names)
+
+
+def private_keys_dir() -> Path:
+    return settings.config_dir() / "keys"
+
+
+def signing_key(project) -> SigningKey:
+    """The project's program-signing key: the one whose public half is in PROJECT/keys/ and private
+    half in the user's config; made (and the old packages dropped) when there is none."""
+    public_dir = Path(project.root) / KEYS_DIR
+    for public in sorted(public_dir.glob(f"{KEY_PREFIX}*.rsa.pub")):
+        private = private_keys_dir() / public.name.removesuffix(".pub")
+        if private.is_file():
+            key = SigningKey.load(private, public.name)
+            if key.public_pem() == public.read_bytes():
+                return key
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", project.name).strip("-").lower() or "project"
+    key = SigningKey.generate(f"{KEY_PREFIX}{slug}-{secrets.token_hex(4)}")
+    private, public = key.write(private_keys_dir())
+    public_dir.mkdir(exist_ok=True)
+    for old in public_dir.glob(f"{KEY_PREFIX}*.rsa.pub"):  # an old key of this project: its private half is elsewhere
+        old.unlink()
+    (public_dir / public.name).write_bytes(public.read_bytes())
+    public.unlink()  # the public half belongs to the project; the config keeps only the private one
+    folder = repository_dir(project)
+    for stale in folder.glob("*.apk") if folder.is_dir() else []:
+        stale.unlink()
+    return key
+
+
+def repository_dir(project) -> Path:
+    return programs_repository(project) / ARCH
+
+
+def project_version(project) -> str:
+    return project.version or DEFAULT_VERSION
+
+
+@dataclass
+class Packaged:
+    program: str
+    version: str
+    apk: Path
+    built: bool  # False: the repository had a package with these very files
+
+
+def package_program(project, program: Program, outcome: CompileOutcome, key: SigningKey) -> Packaged:
+    """The program's package in the project's repository: the existing one when it holds these
+    very files, else a new release (-rN+1) of the project's version."""
+    if not outcome.ok:
+        raise StudioError(f"{program.name} did not compile: nothing to package")
+    folder = repository_dir(project)
+    folder.mkdir(parents=True, exist_ok=True)
+    trusted = TrustedKeys.from_pems({key.key_name: key.public_pem()}, "the project's key")
+    base_version = project_version(project)
+    files = [FileSpec(a.image_path, source=a.host_path, mode=a.mode) for a in outcome.artifacts]
+    command = Path(program.install).name
+    spec = PackageSpec(
+        name=program.name, version="", arch=ARCH, origin=program.name,
+        description=f"{program.name} ({program.target}), built by Image Studio from {', '.join(program.sources)}",
+        license="custom", url="https://example.invalid/image-studio-program", packager="Image Studio",
+        files=files,
+    )
+    releases = []
+    for path in folder.glob(f"{program.name}-*.apk"):
+        apk = open_apk(path, trusted)
+        if apk.package.name != program.name:
+            continue  # another program whose name starts the same way
+        releases.append(apk)
+    current = [a for a in releases if a.package.version.rsplit("-r", 1)[0] == base_version]
+    number = 1 + max((_release(a.package.version) for a in current), default=-1)
+    spec.version = f"{base_version}-r{number}"
+    spec.provides = [f"cmd:{command}={spec.version}"]
+    path = folder / spec.filename
+    built = build_apk(spec, path, key)
+    # The same files give the same data hash (fixed times and owners): that release serves again.
+    same = [a for a in current if a.info.datahash == built.datahash]
+    if same:
+        path.unlink()
+        return Packaged(program.name, same[0].package.version, same[0].path, built=False)
+    # Older releases go, but those the lock names (an undo may want them back) and the last few.
+    locked = {item.filename for item in project.lock.packages}
+    ordered = sorted(current, key=lambda a: _release(a.package.version), reverse=True)
+    for old in ordered[KEEP_RELEASES - 1:]:
+        if old.path.name not in locked:
+            old.path.unlink()
+    build_repository_index(folder, key, description=f"Image Studio programs of {project.name}", trusted=trusted)
+    return Packaged(program.name, spec.version, path, built=True)
+
+
+def _release(version: str) -> int:
+    tail = version.rsplit("-r", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def plan_install(project, index, packaged: list[Packaged]) -> package_ops.Plan:
+    """The package change that installs these programs' packages: the project's repository listed,
+    the programs in the world (pinned to these releases), resolved against the cached indexes."""
+    wanted = project.packages.copy()
+    if PROGRAMS not in wanted.repositories:
+        wanted.repositories.insert(0, PROGRAMS)
+    wanted.world = add_to_world(wanted.world, [f"{p.program}={p.version}" for p in packaged])
+    return package_ops.plan(project, index, wanted, refresh=False)
+
+
+def install(project, index, programs: list[Program], outcomes: list[CompileOutcome], run_steps=None,
+            progress=None, cancelled=None) -> tuple[package_ops.Plan, package_ops.Outcome, list[Packaged]]:
+    """Package each compiled program and carry out the change that installs them (nothing is
+    written into the project: the caller commits, or pushes it as an undoable step)."""
+    key = signing_key(project)
+    by_name = {p.name: p for p in programs}
+    packaged = [package_program(project, by_name[o.program], o, key) for o in outcomes if o.ok]
+    change = plan_install(project, index, packaged)
+    outcome = package_ops.carry_out(project, index, change, run_steps, progress, cancelled)
+    return change, outcome, packaged

@@ -1,0 +1,133 @@
+"""Programs as apk packages: a compiled program goes into the image as a real package of the
+project's own repository (programs:), signed with the project's key (private half in the user's
+config, never in the project), in the world and the lock like any package; the guest's apk knows
+it (`apk info`, `apk info -L`, `apk del`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import run_studio
+from studio.compile import packaging, programs
+from studio.compile.jobs import CompileCache, compile_program
+from studio.errors import StudioError
+from studio.image import package_ops
+from studio.image.document import ImageDocument
+from studio.image.project import Project
+from studio.packages.apkfile import open_apk
+from studio.packages.keys import SigningKey, TrustedKeys
+
+HELLO = '#include <stdio.h>\nint main(void) { puts("hello from a package"); return 0; }\n'
+
+
+def compiled(project, name: str, source: Path):
+    program = programs.add(project, name, [source]) if name not in [p.name for p in programs.load(project)] \
+        else programs.find(project, name)
+    outcome = compile_program(program, project.root, CompileCache(project.root.parent / "cc"))
+    assert outcome.ok, outcome.output
+    return program, outcome
+
+
+def install(project, program, outcome):
+    index = project.base_index()
+    change, done, packaged = packaging.install(project, index, [program], [outcome])
+    package_ops.commit(project, change.settings, done.lock)
+    return change, packaged[0]
+
+
+def test_a_program_is_a_signed_package_in_the_world_and_the_lock(new_project, tmp_path):
+    project = new_project("packaged")
+    source = tmp_path / "hello.c"
+    source.write_text(HELLO)
+    program, outcome = compiled(project, "hello", source)
+    change, packaged = install(project, program, outcome)
+    assert [p.name for p in change.added] == ["hello"] and packaged.version == "0.1-r0"
+
+    reopened = Project.open(project.root)
+    assert reopened.packages.world == ["hello=0.1-r0"] and "programs:" in reopened.packages.repositories
+    locked = reopened.lock.by_name()["hello"]
+    assert locked.repository == "programs:" and locked.version == "0.1-r0"
+    doc = ImageDocument(reopened)
+    assert doc.read_bytes("/usr/local/bin/hello")[:4] == b"\x7fELF"
+    assert doc.read_bytes("/usr/local/bin/hello.wasm")[:4] == b"\0asm"
+    assert doc.state.entry("/usr/local/bin/hello").mode == 0o755
+    installed = doc.read_bytes("/lib/apk/db/installed").decode()
+    assert "P:hello\nV:0.1-r0\n" in installed and "p:cmd:hello=0.1-r0" in installed
+    (public,) = (project.root / "keys").glob("studio-programs-*.rsa.pub")
+    assert doc.read_bytes(f"/etc/apk/keys/{public.name}") == public.read_bytes()  # the image trusts it
+    doc.close()
+
+    # The private half is in the user's config, never in the project folder.
+    private = packaging.private_keys_dir() / public.name.removesuffix(".pub")
+    assert private.is_file() and private.stat().st_mode & 0o077 == 0
+    assert not [p for p in project.root.rglob("*") if p.is_file() and b"PRIVATE KEY" in p.read_bytes()]
+
+    # Signed with the project's key: verifies with it, refused with another.
+    apk = packaging.repository_dir(project) / "hello-0.1-r0.apk"
+    own = TrustedKeys.from_pems({public.name: public.read_bytes()}, "the project's key")
+    assert open_apk(apk, own).package.name == "hello"
+    other = SigningKey.generate("someone-else", bits=2048)
+    with pytest.raises(StudioError):
+        open_apk(apk, TrustedKeys.from_pems({public.name: other.public_pem()}, "another key"))
+
+    # The same build again changes nothing; a changed program is the next release.
+    again, same = install(Project.open(project.root), program, outcome)
+    assert not same.built and same.version == "0.1-r0" and again.is_empty()
+    (project.root / program.sources[0]).write_text(HELLO.replace("a package", "release one"))
+    program, outcome = compiled(Project.open(project.root), "hello", source)
+    change, newer = install(Project.open(project.root), program, outcome)
+    assert newer.version == "0.1-r1" and [(old.version, new.version) for old, new in change.upgraded] == \
+        [("0.1-r0", "0.1-r1")]
+    assert Project.open(project.root).packages.world == ["hello=0.1-r1"]
+
+
+def test_a_copied_project_without_the_private_key_gets_its_own(new_project, tmp_path, monkeypatch):
+    project = new_project("moved")
+    source = tmp_path / "hello.c"
+    source.write_text(HELLO)
+    install(project, *compiled(project, "hello", source))
+    (first,) = (project.root / "keys").glob("studio-programs-*.rsa.pub")
+    monkeypatch.setenv("STUDIO_CONFIG_DIR", str(tmp_path / "another-machine"))  # no private key there
+    key = packaging.signing_key(Project.open(project.root))
+    (second,) = (project.root / "keys").glob("studio-programs-*.rsa.pub")
+    assert second.name == key.key_name != first.name
+    assert not list(packaging.repository_dir(project).glob("*.apk"))  # signed with the old key: dropped
+    project = Project.open(project.root)
+    change, packaged = install(project, *compiled(project, "hello", source))
+    assert packaged.built and "hello" in Project.open(project.root).lock.by_name()
+
+
+def test_packaging_is_refused_for_a_failed_compile(new_project, tmp_path):
+    project = new_project("failed")
+    source = tmp_path / "broken.c"
+    source.write_text("int main(void) { return missing; }\n")
+    program = programs.add(project, "broken", [source])
+    outcome = compile_program(program, project.root, None)
+    assert not outcome.ok
+    with pytest.raises(StudioError, match="did not compile"):
+        packaging.package_program(project, program, outcome, packaging.signing_key(project))
+
+
+@pytest.mark.boot
+def test_the_guest_apk_knows_the_program(new_project, tmp_path):
+    from studio.boot.headless import boot_headless
+
+    project = new_project("apk-info")
+    source = tmp_path / "hello.c"
+    source.write_text(HELLO)
+    assert run_studio("program", "add", str(project.root), "hello", "--source", str(source)).returncode == 0
+    done = run_studio("compile", str(project.root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "hello 0.1-r0: package hello-0.1-r0.apk" in done.stdout
+    result = boot_headless(project.root, ["hello", "apk info 2>/dev/null | grep -x hello",
+                                          "apk info -L hello 2>/dev/null", "apk del hello >/dev/null 2>&1; echo del=$?",
+                                          "ls /usr/local/bin | wc -l; grep -c hello /etc/apk/world"], timeout=90)
+    assert result.ok, result.reason + result.console[-2000:]
+    ran, listed, files, removed, after = (o.replace("\r", "") for o in result.outputs)
+    assert ran.strip() == "hello from a package"
+    assert listed.strip() == "hello"
+    assert "usr/local/bin/hello\n" in files and "usr/local/bin/hello.wasm" in files
+    assert removed.strip() == "del=0"
+    assert after.split() == ["0", "0"]  # its files and its world entry gone
