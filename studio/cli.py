@@ -129,6 +129,26 @@ def cmd_program_add(args) -> int:
     return 0
 
 
+def cmd_program_remove(args) -> int:
+    from studio.cli_packages import _guest_runner
+    from studio.compile import packaging, programs
+    from studio.image import package_ops
+    from studio.image.lock import ProjectLock
+    from studio.image.project import Project
+
+    with ProjectLock(Path(args.dir)).acquire(args.wait):
+        project = Project.open(Path(args.dir))
+        programs.find(project, args.name)
+        removal = packaging.uninstall(project, project.base_index(), args.name, _guest_runner())
+        if removal is not None:
+            change, done = removal
+            package_ops.commit(project, change.settings, done.lock)
+            project = Project.open(Path(args.dir))
+        programs.remove(project, args.name)
+    print(f"removed program {args.name}" + (" and its package" if removal else ""))
+    return 0
+
+
 def cmd_compile(args) -> int:
     from studio.cli_packages import _guest_runner
     from studio.compile import packaging, programs
@@ -163,6 +183,11 @@ def cmd_compile(args) -> int:
             for warning in change.warnings + installed.warnings:
                 print(f"warning: {warning}", file=sys.stderr)
             package_ops.commit(project, change.settings, installed.lock)
+            doc.rebase()
+            leftover = packaging.leftover_files(doc.state, outcomes)
+            if leftover is not None:  # copies an older studio put in the overlay would hide the package's
+                doc.state.apply(leftover)
+                doc.save()
             changed = {p.name for p in change.added} | {new.name for _, new in change.upgraded}
             for item in packaged:
                 state = "installed" if item.program in changed else "up to date:"
@@ -431,6 +456,11 @@ def parser() -> argparse.ArgumentParser:
     padd.add_argument("--replace", action="store_true", help="redefine a program of that name")
     _waits(padd)
     padd.set_defaults(func=cmd_program_add)
+    prem = program_sub.add_parser("remove", help="remove a program and take its package out of the image")
+    prem.add_argument("dir")
+    prem.add_argument("name")
+    _waits(prem)
+    prem.set_defaults(func=cmd_program_remove)
 
     comp = sub.add_parser("compile", help="compile programs and install them into the image")
     comp.add_argument("dir")

@@ -131,3 +131,54 @@ def test_the_guest_apk_knows_the_program(new_project, tmp_path):
     assert "usr/local/bin/hello\n" in files and "usr/local/bin/hello.wasm" in files
     assert removed.strip() == "del=0"
     assert after.split() == ["0", "0"]  # its files and its world entry gone
+
+
+def test_removing_a_program_takes_its_package_out_and_old_overlay_copies_give_way(new_project, tmp_path):
+    project = new_project("removed")
+    source = tmp_path / "hello.c"
+    source.write_text(HELLO)
+    assert run_studio("program", "add", str(project.root), "hello", "--source", str(source)).returncode == 0
+    # What an older studio left: the compiled files as overlay files, which would hide the package's.
+    project.write_file("/usr/local/bin/hello", b"\x7fELF old build", 0o755)
+    project.write_file("/usr/local/bin/hello.wasm", b"\0asm old build")
+    project.save_meta()
+    done = run_studio("compile", str(project.root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    project = Project.open(project.root)
+    assert not (project.overlay_dir / "usr/local/bin/hello").exists()
+    doc = ImageDocument(project)
+    assert doc.state.status("/usr/local/bin/hello") == "base"  # the package's file, nothing on top
+    assert b"old build" not in doc.read_bytes("/usr/local/bin/hello")
+    doc.close()
+
+    removed = run_studio("program", "remove", str(project.root), "hello")
+    assert removed.returncode == 0 and "and its package" in removed.stdout, removed.stderr
+    project = Project.open(project.root)
+    assert project.programs == [] and project.packages.world == [] and "hello" not in project.lock.by_name()
+    doc = ImageDocument(project)
+    assert doc.state.entry("/usr/local/bin/hello") is None
+    doc.close()
+
+
+def test_the_programs_panel_removes_a_program_with_its_package(qtbot, new_project, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from studio.boot.qtapp import wait_for
+    from studio.ui.main_window import MainWindow
+
+    win = MainWindow(new_project("panel"))
+    qtbot.addWidget(win)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    source = tmp_path / "hello.c"
+    source.write_text(HELLO)
+    panel = win.compile_panel
+    panel.add_program("hello", [source])
+    (job,) = panel.compile([panel.selected()])
+    state = win.editor.state
+    assert wait_for(lambda: state.entry("/usr/local/bin/hello") is not None, 120)
+    panel.remove_program()
+    assert wait_for(lambda: state.entry("/usr/local/bin/hello") is None, 60)
+    assert win.project.packages.world == [] and programs.load(win.project) == []
+    win.undo_action.trigger()  # the package comes back (the program's definition stays removed)
+    assert state.entry("/usr/local/bin/hello") is not None and "hello" in win.project.lock.by_name()
+    win.close()

@@ -20,10 +20,11 @@ from pathlib import Path
 from studio import settings
 from studio.compile.jobs import CompileOutcome, Program
 from studio.errors import StudioError
-from studio.image import package_ops
+from studio.image import edits, package_ops
+from studio.image.state import Change, ImageState
 from studio.image.project_packages import programs_repository
 from studio.packages.apkfile import FileSpec, PackageSpec, build_apk, open_apk
-from studio.packages.config import KEYS_DIR, PROGRAMS, add_to_world
+from studio.packages.config import KEYS_DIR, PROGRAMS, add_to_world, remove_from_world, world_dependency
 from studio.packages.index import build_repository_index
 from studio.packages.keys import SigningKey, TrustedKeys
 
@@ -146,3 +147,25 @@ def install(project, index, programs: list[Program], outcomes: list[CompileOutco
     change = plan_install(project, index, packaged)
     outcome = package_ops.carry_out(project, index, change, run_steps, progress, cancelled)
     return change, outcome, packaged
+
+
+def uninstall(project, index, name: str, run_steps=None, progress=None, cancelled=None):
+    """The package change that takes a removed program's package out of the image (None when the
+    world does not have it); nothing is written: the caller commits or pushes it."""
+    wanted = project.packages.copy()
+    if all(world_dependency(item).name != name for item in wanted.world):
+        return None
+    wanted.world = remove_from_world(wanted.world, [name])
+    change = package_ops.plan(project, index, wanted, refresh=False)
+    return change, package_ops.carry_out(project, index, change, run_steps, progress, cancelled)
+
+
+def leftover_files(state: ImageState, outcomes: list[CompileOutcome]):
+    """A change removing overlay copies of the programs' files (what installs did before programs
+    were packages), so the packages' own files show; None when there are none."""
+    paths = [a.image_path for o in outcomes if o.ok for a in o.artifacts
+             if state.status(a.image_path) != "base" and a.image_path in state.base]
+    if not paths:
+        return None
+    reverted = edits.revert_to_base(state, paths)
+    return Change("Use the packaged programs' files", reverted.before, reverted.after)

@@ -86,6 +86,7 @@ class CompilePanel(QWidget):
         self._runs_in_flight: list[threading.Event] = []  # each set when that run's thread is done
         self._to_install: list[CompileOutcome] = []  # compiled, waiting to be packaged and installed
         self.install_task: Task | None = None
+        self.remove_task: Task | None = None
         self.runner = GuestRunner(self)  # package triggers (e.g. BusyBox's on /usr/bin) need a boot
 
         self.program_list = QListWidget(self)
@@ -278,10 +279,22 @@ class CompilePanel(QWidget):
             self.apply_program()
 
     def remove_program(self) -> None:
+        """Remove the program; its package leaves the image (in the background, one undoable step)."""
         program = self.selected()
-        if program is not None:
-            programs.remove(self.project, program.name)
-            self.refresh_programs()
+        if program is None:
+            return
+        programs.remove(self.project, program.name)
+        self.refresh_programs()
+        doc = self.editor.doc
+        project, index, name = doc.project, doc.index, program.name
+        before = PackageState(project.packages.copy(), project.lock)
+        task = Task(lambda progress, cancelled: packaging.uninstall(project, index, name, self.runner, progress,
+                                                                    cancelled), self)
+        task.finished.connect(lambda removal: removal is not None and self.editor.undo_stack.push(
+            PackageCommand(self.editor, f"Remove {name}", before,
+                           PackageState(removal[0].settings.copy(), removal[1].lock))))
+        task.failed.connect(lambda message: self._install_failed([], message))
+        self.remove_task = task.start()
 
     # -- the queue -------------------------------------------------------------------------
     def compile(self, chosen: list[Program]) -> list[Job]:
@@ -340,22 +353,26 @@ class CompilePanel(QWidget):
         before = PackageState(project.packages.copy(), project.lock)
         task = Task(lambda progress, cancelled: packaging.install(project, index, chosen, outcomes, self.runner,
                                                                   progress, cancelled), self)
-        task.finished.connect(lambda result: self._installed(before, result))
+        task.finished.connect(lambda result: self._installed(before, outcomes, result))
         task.failed.connect(lambda message: self._install_failed(outcomes, message))
         self.install_task = task.start()
 
-    def _installed(self, before: PackageState, result) -> None:
+    def _installed(self, before: PackageState, outcomes: list[CompileOutcome], result) -> None:
         change, outcome, packaged = result
         after = PackageState(change.settings.copy(), outcome.lock)
         if after.lock != before.lock or after.settings.world != before.settings.world:
             names = ", ".join(p.program for p in packaged)
             self.editor.undo_stack.push(PackageCommand(self.editor, f"Install {names}", before, after))
+        leftover = packaging.leftover_files(self.editor.state, outcomes)
+        if leftover is not None:  # copies an older studio put in the overlay would hide the package's
+            self.editor.perform(leftover)
         self._next_install()
 
     def _install_failed(self, outcomes: list[CompileOutcome], message: str) -> None:
         names = ", ".join(o.program for o in outcomes)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Not installed",
-                          f"{names} compiled, but could not be installed as a package:\n\n{message}", parent=self)
+        text = (f"{names} compiled, but could not be installed as a package:\n\n{message}" if outcomes
+                else f"The program's package could not be taken out of the image:\n\n{message}")
+        box = QMessageBox(QMessageBox.Icon.Warning, "Packages", text, parent=self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self._next_install()
