@@ -1,15 +1,14 @@
 """Compile benchmark: warm compile of a small file, cache hit, 20 programs through the queue
-against one after another, and a CPU-bound program native (i386) against its WASM-translated
-build, both run inside the booted guest.
+against one after another. (Translated WebAssembly against native i386 inside the guest:
+bench/bench_wasm_speed.py; packaging a program: bench/bench_program_package.py.)
 
-    .venv/bin/python bench/bench_compile.py [--runs 5] [--skip-boot]
+    .venv/bin/python bench/bench_compile.py [--runs 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import statistics
 import sys
@@ -21,43 +20,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from stats import fmt  # noqa: E402 (bench/ is on sys.path when a script runs)
 
-DEFAULT_ALPINE = REPO.parent / "shared" / "alpine" / "alpine-minirootfs-3.19.4-x86.tar.gz"
-
 SMALL = '#include <stdio.h>\nint main(void) {{ printf("run {0}\\n"); return 0; }}\n'
-CPU_BOUND = r"""
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-static unsigned fib(unsigned n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
-int main(int argc, char **argv) {
-  int n = argc > 1 ? atoi(argv[1]) : 200;
-  /* integer matrix multiply, a sieve, and recursion: memory, branches and calls */
-  static int a[200][200], b[200][200], c[200][200];
-  for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) { a[i][j] = i + j; b[i][j] = i - j; }
-  long sum = 0;
-  for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) {
-    int s = 0;
-    for (int k = 0; k < n; k++) s += a[i][k] * b[k][j];
-    c[i][j] = s; sum += s;
-  }
-  static char sieve[2000000];
-  int primes = 0;
-  for (int round = 0; round < 4; round++) {
-    memset(sieve, 0, sizeof sieve);
-    primes = 0;
-    for (int i = 2; i < 2000000; i++) if (!sieve[i]) { primes++; for (int j = 2 * i; j < 2000000; j += i) sieve[j] = 1; }
-  }
-  printf("sum=%ld primes=%d fib=%u\n", sum, primes, fib(32));
-  return 0;
-}
-"""
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--alpine", type=Path, default=DEFAULT_ALPINE)
-    parser.add_argument("--skip-boot", action="store_true")
     args = parser.parse_args()
 
     from studio.compile import toolchain
@@ -118,59 +85,9 @@ def main() -> int:
         print(f"20 programs, one after another:                     {fmt(serial)}")
         print(f"20 programs through the queue ({os.cpu_count()} workers):           {fmt(parallel)}"
               f"   speed-up {statistics.median(serial) / statistics.median(parallel):.2f}x")
-
-        if not args.skip_boot:
-            bench_guest(scratch, args.alpine)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
-
-
-def bench_guest(scratch: Path, alpine: Path) -> None:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from studio import kernel
-
-    os.environ["STUDIO_KERNEL"] = str(kernel.find_kernel())
-    from studio import initrd
-
-    os.environ["STUDIO_INITRD"] = str(initrd.find_initrd())
-    from studio.boot.headless import boot_headless
-    from studio.compile import programs
-    from studio.compile.install import install_change
-    from studio.compile.queue import CompileQueue
-    from studio.image import base
-    from studio.image.document import ImageDocument
-    from studio.image.project import Project
-
-    project = Project.create(scratch / "guest", base.local_source(alpine))
-    source = scratch / "cpu.c"
-    source.write_text(CPU_BOUND)
-    programs.add(project, "cpuwasm", [source])
-    programs.add(project, "cpunative", [source], target="i386")
-    queue = CompileQueue(project.root)
-    outcomes = queue.wait(queue.submit_all(programs.load(project)))
-    queue.shutdown()
-    doc = ImageDocument(project)
-    for outcome in outcomes:
-        assert outcome.ok, outcome.output
-        doc.state.apply(install_change(doc, outcome))
-    doc.save()
-    commands = []
-    for _ in range(5):  # the first run of each also reads the binary over 9p
-        commands += ["time cpunative", "time cpuwasm"]
-    result = boot_headless(project.root, commands, timeout=300)
-    assert result.ok, result.reason
-    times = {"cpunative": [], "cpuwasm": []}
-    answers = set()
-    for command, output in zip(commands, result.outputs):
-        real = re.search(r"real\s+(?:(\d+)m\s*)?([\d.]+)s", output)
-        times[command.split()[1]].append(int(real[1] or 0) * 60 + float(real[2]))
-        answers.add(output.splitlines()[0].strip())
-    assert len(answers) == 1, answers  # both builds computed the same thing
-    native, wasm = statistics.median(times["cpunative"]), statistics.median(times["cpuwasm"])
-    print(f"CPU-bound program in the guest, native i386:        {fmt(times['cpunative'])}")
-    print(f"CPU-bound program in the guest, WASM via wasm2c:    {fmt(times['cpuwasm'])}"
-          f"   ratio {wasm / native:.2f}x (target <= 2x)")
 
 
 if __name__ == "__main__":
