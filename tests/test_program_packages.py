@@ -182,3 +182,29 @@ def test_the_programs_panel_removes_a_program_with_its_package(qtbot, new_projec
     win.undo_action.trigger()  # the package comes back (the program's definition stays removed)
     assert state.entry("/usr/local/bin/hello") is not None and "hello" in win.project.lock.by_name()
     win.close()
+
+
+def test_a_clone_without_the_scratch_folder_compiles_back_to_the_same_lock(new_project, alpine_mirror, tmp_path):
+    import shutil
+
+    project = new_project("original")
+    source = tmp_path / "hello.c"
+    source.write_text(HELLO)
+    assert run_studio("program", "add", str(project.root), "hello", "--source", str(source)).returncode == 0
+    assert run_studio("compile", str(project.root)).returncode == 0
+    lock = (project.root / "packages.lock").read_text()
+    clone = tmp_path / "clone"  # what git gives on another machine: no .studio/, no caches, no private key
+    shutil.copytree(project.root, clone, ignore=shutil.ignore_patterns(".studio", ".build"))
+    elsewhere = {"STUDIO_CONFIG_DIR": str(tmp_path / "config2"), "STUDIO_CACHE_DIR": str(tmp_path / "cache2"),
+                 "STUDIO_ALPINE_MIRROR": alpine_mirror.as_uri()}
+    import os
+
+    env = {**os.environ, **elsewhere}
+    built = run_studio("build", str(clone), env=env)  # the program's package is not there yet: said, not fatal
+    assert built.returncode == 0, built.stderr
+    done = run_studio("compile", str(clone), env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (clone / "packages.lock").read_text() == lock  # the same release, the same package
+    doc = ImageDocument(Project.open(clone))
+    assert doc.state.entry("/usr/local/bin/hello") is not None
+    doc.close()

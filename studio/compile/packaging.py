@@ -102,7 +102,10 @@ def package_program(project, program: Program, outcome: CompileOutcome, key: Sig
             continue  # another program whose name starts the same way
         releases.append(apk)
     current = [a for a in releases if a.package.version.rsplit("-r", 1)[0] == base_version]
-    number = 1 + max((_release(a.package.version) for a in current), default=-1)
+    # Above any release the lock names too: a clone without .studio/ must not reuse its name.
+    named = [item.version for item in project.lock.packages if item.name == program.name]
+    number = 1 + max([_release(a.package.version) for a in current]
+                     + [_release(v) for v in named if v.rsplit("-r", 1)[0] == base_version], default=-1)
     spec.version = f"{base_version}-r{number}"
     spec.provides = [f"cmd:{command}={spec.version}"]
     path = folder / spec.filename
@@ -112,6 +115,14 @@ def package_program(project, program: Program, outcome: CompileOutcome, key: Sig
     if same:
         path.unlink()
         return Packaged(program.name, same[0].package.version, same[0].path, built=False)
+    relocked = [item for item in project.lock.packages
+                if item.name == program.name and item.datahash.lower() == built.datahash.lower()]
+    if relocked:  # the release the lock names, built again here (a clone without .studio/): the same package
+        path.unlink()
+        spec.version = relocked[0].version
+        spec.provides = [f"cmd:{command}={spec.version}"]
+        path = folder / spec.filename
+        build_apk(spec, path, key)
     # Older releases go, but those the lock names (an undo may want them back) and the last few.
     locked = {item.filename for item in project.lock.packages}
     ordered = sorted(current, key=lambda a: _release(a.package.version), reverse=True)

@@ -125,15 +125,27 @@ def layer_for(project, base: dict[str, Entry], base_sha: str, lock: Lock | None 
     store = ObjectStore()
     keys = project_keys(project)
     repositories = repositories_of(project, base, store)
+    # A program's package is built by a compile on this machine: a fresh clone has none yet.
+    unbuilt = sorted(i.name for i in lock.packages if i.repository == PROGRAMS and not _at_hand(project, i, store))
     key = hashlib.sha256(json.dumps([base_sha, lock.dumps(), project.packages.to_toml(),
                                      sorted((n, hashlib.sha256(k).hexdigest()) for n, k in keys.items()),
-                                     [r.url for r in repositories]]).encode()).hexdigest()
+                                     [r.url for r in repositories], unbuilt]).encode()).hexdigest()
     if key not in _layers:
-        unpacked = unpacked_for(project, base, lock.packages, progress, cancelled, store)
-        _layers[key] = build_layer(base, unpacked, project.packages, lock,
-                                   guest_repository_urls(project.packages.repositories), keys,
-                                   effects_of(lock, store), store)
+        present = [i for i in lock.packages if i.name not in unbuilt]
+        unpacked = unpacked_for(project, base, present, progress, cancelled, store)
+        layer = build_layer(base, unpacked, project.packages, lock,
+                            guest_repository_urls(project.packages.repositories), keys,
+                            effects_of(lock, store), store)
+        layer.notes.extend(f"program {name} is not built on this machine yet: compile it to put its package in "
+                           "the image" for name in unbuilt)
+        _layers[key] = layer
     return _layers[key]
+
+
+def _at_hand(project, item: Locked, store: ObjectStore) -> bool:
+    return (_cached_unpack(item, store) is not None
+            or fetch.cached_package(item.name, item.version, item.checksum).is_file()
+            or (programs_repository(project) / "x86" / item.filename).is_file())
 
 
 class RepositoryServer:
