@@ -112,7 +112,7 @@ def _listing(root: Path) -> dict[str, tuple[int, int]]:
     return {
         str(p.relative_to(root)): (p.lstat().st_size, p.lstat().st_mtime_ns)
         for p in root.rglob("*")
-        if ".studio" not in p.relative_to(root).parts and not p.is_dir()
+        if not {".studio", ".build"} & set(p.relative_to(root).parts) and not p.is_dir()  # built output may change
     }
 
 
