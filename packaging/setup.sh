@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-say() { printf '\n==> %s\n' "$*"; }
+say() { printf '\n==> %s  [%d s]\n' "$*" "$SECONDS"; }
 
 APT_PACKAGES=(
   # Python, compilers
