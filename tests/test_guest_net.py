@@ -109,3 +109,18 @@ def test_repositories_are_served_from_the_package_cache(new_project, repository)
     assert network.handle(f"http://{host}/x86/APKINDEX.tar.gz", "POST").status == 403
     project.boot.network = "off"
     assert network_for(project) is None
+
+
+def test_localhost_is_the_loopback_without_asking_the_resolver(monkeypatch):
+    import socket
+
+    from studio.boot import guest_net
+
+    def no_resolver(*args, **kwargs):  # a minimal system with no /etc/hosts entry for localhost
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(guest_net.socket, "getaddrinfo", no_resolver)
+    for name in ("localhost", "LOCALHOST.", "studio.localhost"):
+        assert guest_net._resolve(name, 80)[0] == "127.0.0.1"
+    with pytest.raises(socket.gaierror):
+        guest_net._resolve("example.org", 80)
