@@ -208,3 +208,13 @@ def test_a_clone_without_the_scratch_folder_compiles_back_to_the_same_lock(new_p
     doc = ImageDocument(Project.open(clone))
     assert doc.state.entry("/usr/local/bin/hello") is not None
     doc.close()
+
+
+def test_a_program_named_like_a_base_package_is_refused(new_project, tmp_path):
+    project = new_project("clash")
+    source = tmp_path / "busybox.c"
+    source.write_text(HELLO)
+    program, outcome = compiled(project, "busybox", source)
+    with pytest.raises(StudioError, match=r"replace the base's own package of that name \(busybox\)"):
+        install(project, program, outcome)
+    assert Project.open(project.root).packages.world == []

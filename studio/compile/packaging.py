@@ -23,6 +23,7 @@ from studio.errors import StudioError
 from studio.image import edits, package_ops
 from studio.image.state import Change, ImageState
 from studio.image.project_packages import programs_repository
+from studio.image.store import ObjectStore
 from studio.packages.apkfile import FileSpec, PackageSpec, build_apk, open_apk
 from studio.packages.config import KEYS_DIR, PROGRAMS, add_to_world, remove_from_world, world_dependency
 from studio.packages.index import build_repository_index
@@ -141,6 +142,11 @@ def _release(version: str) -> int:
 def plan_install(project, index, packaged: list[Packaged]) -> package_ops.Plan:
     """The package change that installs these programs' packages: the project's repository listed,
     the programs in the world (pinned to these releases), resolved against the cached indexes."""
+    base_names = {p.name for p in package_ops.installed_packages(index.entries, ObjectStore())}
+    clashes = sorted(p.program for p in packaged if p.program in base_names)
+    if clashes:
+        raise StudioError(f"a program's package would replace the base's own package of that name "
+                          f"({', '.join(clashes)}): rename the program")
     wanted = project.packages.copy()
     if PROGRAMS not in wanted.repositories:
         wanted.repositories.insert(0, PROGRAMS)
