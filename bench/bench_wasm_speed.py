@@ -182,15 +182,18 @@ VARIANTS: dict[str, dict] = {
                 "rt": ["-DSTUDIO_WASM_CHECKED=1"], "about": "checked, without the call-depth counter"},
     "checked-i686": {"wasm": ["-O2"], "cc": ["-O2", "-mcpu=i686"], "prog": [], "rt": ["-DSTUDIO_WASM_CHECKED=1"],
                      "about": "checked, both builds -mcpu=i686 (64-bit moves without SSE)"},
-    "masked": {"wasm": ["-O2"], "cc": ["-O2"], "prog": [], "rt": [],
+    "masked": {"wasm": ["-O2"], "cc": ["-O2"], "prog": [], "rt": ["-DSTUDIO_WASM_FIXED_BASE=0"],
                "about": "the studio runtime (masked accesses in a 1 GiB reservation, mmap'd memory, no "
                         "depth counter) with pentium4"},
-    "masked-i686": {"wasm": ["-O2"], "cc": ["-O2", "-mcpu=i686"], "prog": [], "rt": [],
-                    "about": "the studio runtime and -mcpu=i686: what the queue builds (see shipped)"},
-    "masked-i686-O3": {"wasm": ["-O2"], "cc": ["-O3", "-mcpu=i686"], "prog": [], "rt": [],
+    "masked-i686": {"wasm": ["-O2"], "cc": ["-O2", "-mcpu=i686"], "prog": [], "rt": ["-DSTUDIO_WASM_FIXED_BASE=0"],
+                    "about": "the studio runtime (its base loaded per access) and -mcpu=i686"},
+    "masked-i686-O3": {"wasm": ["-O2"], "cc": ["-O3", "-mcpu=i686"], "prog": [], "rt": ["-DSTUDIO_WASM_FIXED_BASE=0"],
                        "about": "masked-i686, both builds -O3"},
+    "fixed-i686": {"wasm": ["-O2"], "cc": ["-O2", "-mcpu=i686"], "prog": [], "rt": ["-DSTUDIO_WASM_FIXED_BASE=1"],
+                   "about": "masked-i686 with the reservation at a fixed address (no base load per access): "
+                            "what the queue builds (see shipped)"},
     "unchecked-i686": {"wasm": ["-O2"], "cc": ["-O2", "-mcpu=i686"], "prog": ["-DSTUDIO_WASM_UNSAFE_NO_MASK=1"],
-                       "rt": [], "about": "UNSAFE, measurement only: masked-i686 with the mask removed"},
+                       "rt": ["-DSTUDIO_WASM_FIXED_BASE=0"], "about": "UNSAFE, measurement only: masked-i686 with the mask removed"},
 }
 
 
@@ -240,7 +243,7 @@ def build_shipped(work: Path, out: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--variants", default="shipped,checked,checked-i686,masked,masked-i686,unchecked-i686")
+    parser.add_argument("--variants", default="shipped,checked,checked-i686,masked,masked-i686,fixed-i686,unchecked-i686")
     parser.add_argument("--alpine", type=Path, default=DEFAULT_ALPINE)
     parser.add_argument("--cold", action="store_true", help="boot cold (no saved machine state)")
     parser.add_argument("--list", action="store_true")

@@ -627,8 +627,23 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *memory, uint32_t initial_pages, u
     fprintf(stderr, "WebAssembly module needs %u pages of memory, more than 1 GiB\n", initial_pages);
     exit(exit_code_on_trap);
   }
+#if STUDIO_WASM_FIXED_BASE
+  if (reservation) {
+    fprintf(stderr, "this WebAssembly module has more than one memory, which the studio's runtime does not "
+                    "support (build it without multi-memory)\n");
+    exit(exit_code_on_trap);
+  }
+  void *want = (void *)(uintptr_t)STUDIO_WASM_BASE; /* prog.c adds its offsets to this very address */
+  void *at = mmap(want, (size_t)STUDIO_WASM_RESERVE + STUDIO_WASM_GUARD, PROT_NONE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (at != MAP_FAILED && at != want) { /* a kernel without MAP_FIXED_NOREPLACE took it as a hint */
+    munmap(at, (size_t)STUDIO_WASM_RESERVE + STUDIO_WASM_GUARD);
+    at = MAP_FAILED;
+  }
+#else
   void *at = mmap(NULL, (size_t)STUDIO_WASM_RESERVE + STUDIO_WASM_GUARD, PROT_NONE,
                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+#endif
   uint32_t size = initial_pages * 65536u;
   if (at == MAP_FAILED || (size && mprotect(at, size, PROT_READ | PROT_WRITE) != 0)) {
     perror("reserving WebAssembly memory (1 GiB of address space)");
