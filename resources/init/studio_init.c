@@ -107,7 +107,11 @@ static void clock_keeper(int fd) {
     prctl(PR_SET_NAME, "studio-clock");
     char line[256];
     while (read_line(fd, line, sizeof line) >= 0)
-        if (strncmp(line, "time ", 5) == 0) freshen(line + 5);
+        if (strncmp(line, "time ", 5) == 0) {
+            freshen(line + 5);
+            /* Said back, so the studio types nothing before the clock is right. */
+            if (write(fd, "fresh\n", 6) < 0) { /* an old console without output: nothing to tell */ }
+        }
     _exit(0);
 }
 
@@ -160,7 +164,7 @@ int main(void) {
     mkdir("/newroot", 0755);
     if (mount("host9p", "/newroot", "9p", 0, ROOT_OPTIONS) != 0) fail("mounting the image's root over 9p");
     /* The keeper's console is opened now, while /dev is here; the keeper needs nothing else. */
-    int keeper = open("/dev/hvc0", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    int keeper = open("/dev/hvc0", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (mount("/dev", "/newroot/dev", NULL, MS_MOVE, NULL) != 0) umount2("/dev", MNT_DETACH);
     if (keeper >= 0) {
         if (fork() == 0) clock_keeper(keeper);

@@ -293,6 +293,15 @@ window.studio = {
       releaseInit(booted);  // the machine goes on while its saved state travels to the studio
       sendState(config.save_kernel_state, config.state_piece, state);
     });
+    // The clock keeper says "fresh" on the virtio console once it has set a restored machine's clock.
+    let keeperSaid = "";
+    emulator.add_listener("virtio-console0-output-bytes", (bytes) => {
+      keeperSaid = (keeperSaid + new TextDecoder().decode(bytes)).slice(-16);
+      if (/fresh\r?\n$/.test(keeperSaid)) {  // a tty's output turns "\n" into "\r\n"
+        keeperSaid = "";
+        send({ type: "milestone", name: "freshened" });
+      }
+    });
     emulator.add_listener("emulator-started", () => {
       // A restored shell answers a newline with a fresh prompt; until it has said anything,
       // keep offering one (right after a restore the guest may not be reading its tty yet).
