@@ -35,7 +35,7 @@ def test_compile_installs_into_the_image_and_undo_removes_it(window):
     panel.add_program("stdio", [PROGRAMS / "stdio.c"])
     assert (window.project.root / "src" / "stdio" / "stdio.c").exists()
     (job,) = panel.compile([panel.selected()])
-    assert wait_for(lambda: job.done and window.editor.state.entry("/usr/local/bin/stdio") is not None, 60), (job.status, panel.install_task and panel.install_task.error, [w.text() for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox)])
+    assert wait_for(lambda: job.done and window.editor.state.entry("/usr/local/bin/stdio") is not None, 60), (job.status, panel.package_task and panel.package_task.error, [w.text() for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox)])
     assert job.status == "succeeded"
     assert panel.job_table.item(0, 2).text() == "succeeded"
     model = window.editor.model

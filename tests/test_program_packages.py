@@ -218,3 +218,31 @@ def test_a_program_named_like_a_base_package_is_refused(new_project, tmp_path):
     with pytest.raises(StudioError, match=r"replace the base's own package of that name \(busybox\)"):
         install(project, program, outcome)
     assert Project.open(project.root).packages.world == []
+
+
+def test_an_install_and_a_removal_at_once_both_land(qtbot, new_project, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from studio.boot.qtapp import wait_for
+    from studio.ui.main_window import MainWindow
+
+    win = MainWindow(new_project("both"))
+    qtbot.addWidget(win)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    panel = win.compile_panel
+    for name in ("first", "second"):
+        (tmp_path / f"{name}.c").write_text(HELLO)
+        panel.add_program(name, [tmp_path / f"{name}.c"])
+    panel.compile(programs.load(win.project))
+    assert wait_for(lambda: set(win.project.lock.by_name()) == {"first", "second"}
+                    and panel.package_task.done and not panel._to_install, 120)
+    (win.project.root / "src/first/first.c").write_text(HELLO.replace("a package", "a new release"))
+    (job,) = panel.compile([programs.find(win.project, "first")])
+    assert wait_for(lambda: job.done and panel.package_task is not None and not panel.package_task.done, 60)
+    panel.program_list.setCurrentRow([p.name for p in programs.load(win.project)].index("second"))
+    panel.remove_program()  # while the new release of `first` is being installed
+    assert wait_for(lambda: panel.package_task.done and not panel._to_remove, 120)
+    locked = win.project.lock.by_name()
+    assert "second" not in locked and locked["first"].version == "0.1-r1", locked
+    assert win.project.packages.world == ["first=0.1-r1"]
+    win.close()

@@ -85,8 +85,8 @@ class CompilePanel(QWidget):
         self.run_timeout: float | None = None  # seconds a host run may take; None: until stopped
         self._runs_in_flight: list[threading.Event] = []  # each set when that run's thread is done
         self._to_install: list[CompileOutcome] = []  # compiled, waiting to be packaged and installed
-        self.install_task: Task | None = None
-        self.remove_task: Task | None = None
+        self._to_remove: list[str] = []  # removed programs whose packages are still in the image
+        self.package_task: Task | None = None  # the package change in progress (one at a time)
         self.runner = GuestRunner(self)  # package triggers (e.g. BusyBox's on /usr/bin) need a boot
 
         self.program_list = QListWidget(self)
@@ -285,16 +285,8 @@ class CompilePanel(QWidget):
             return
         programs.remove(self.project, program.name)
         self.refresh_programs()
-        doc = self.editor.doc
-        project, index, name = doc.project, doc.index, program.name
-        before = PackageState(project.packages.copy(), project.lock)
-        task = Task(lambda progress, cancelled: packaging.uninstall(project, index, name, self.runner, progress,
-                                                                    cancelled), self)
-        task.finished.connect(lambda removal: removal is not None and self.editor.undo_stack.push(
-            PackageCommand(self.editor, f"Remove {name}", before,
-                           PackageState(removal[0].settings.copy(), removal[1].lock))))
-        task.failed.connect(lambda message: self._install_failed([], message))
-        self.remove_task = task.start()
+        self._to_remove.append(program.name)
+        self._next_package_change()
 
     # -- the queue -------------------------------------------------------------------------
     def compile(self, chosen: list[Program]) -> list[Job]:
@@ -337,45 +329,60 @@ class CompilePanel(QWidget):
             if job.outcome.ok:
                 self._install(job.outcome)
 
-    # -- installing: each compiled program goes in as its package ------------------------------
+    # -- the image's packages: each compiled program goes in as its package, a removed one goes ---
     def _install(self, outcome: CompileOutcome) -> None:
         self._to_install.append(outcome)
-        self._next_install()
+        self._next_package_change()
 
-    def _next_install(self) -> None:
-        """Package what compiled and install it (in the background, one change at a time; what
-        finishes meanwhile goes in with the next), as one undoable step."""
-        if self.install_task is not None and not self.install_task.done or not self._to_install:
+    def _next_package_change(self) -> None:
+        """Carry out the next package change (removals first, then what compiled meanwhile, in one
+        change) in the background, one at a time: each starts from the lock the last one left."""
+        if self.package_task is not None and not self.package_task.done:
             return
-        outcomes, self._to_install = self._to_install, []
         doc = self.editor.doc
-        project, index, chosen = doc.project, doc.index, self.programs()
+        project, index = doc.project, doc.index
         before = PackageState(project.packages.copy(), project.lock)
-        task = Task(lambda progress, cancelled: packaging.install(project, index, chosen, outcomes, self.runner,
-                                                                  progress, cancelled), self)
-        task.finished.connect(lambda result: self._installed(before, outcomes, result))
-        task.failed.connect(lambda message: self._install_failed(outcomes, message))
-        self.install_task = task.start()
+        if self._to_remove:
+            name = self._to_remove.pop(0)
+            task = Task(lambda progress, cancelled: packaging.uninstall(project, index, name, self.runner, progress,
+                                                                        cancelled), self)
+            task.finished.connect(lambda removal: self._changed(f"Remove {name}", before, removal))
+            task.failed.connect(lambda message: self._change_failed(
+                f"The package of {name} could not be taken out of the image:\n\n{message}"))
+        elif self._to_install:
+            outcomes, self._to_install = self._to_install, []
+            chosen = self.programs()
+            task = Task(lambda progress, cancelled: packaging.install(project, index, chosen, outcomes, self.runner,
+                                                                      progress, cancelled), self)
+            task.finished.connect(lambda result: self._installed(before, outcomes, result))
+            task.failed.connect(lambda message: self._change_failed(
+                f"{', '.join(o.program for o in outcomes)} compiled, but could not be installed as a package:"
+                f"\n\n{message}"))
+        else:
+            return
+        self.package_task = task.start()
 
     def _installed(self, before: PackageState, outcomes: list[CompileOutcome], result) -> None:
         change, outcome, packaged = result
-        after = PackageState(change.settings.copy(), outcome.lock)
-        if after.lock != before.lock or after.settings.world != before.settings.world:
-            names = ", ".join(p.program for p in packaged)
-            self.editor.undo_stack.push(PackageCommand(self.editor, f"Install {names}", before, after))
-        leftover = packaging.leftover_files(self.editor.state, outcomes)
-        if leftover is not None:  # copies an older studio put in the overlay would hide the package's
-            self.editor.perform(leftover)
-        self._next_install()
+        self._changed(f"Install {', '.join(p.program for p in packaged)}", before, (change, outcome), outcomes)
 
-    def _install_failed(self, outcomes: list[CompileOutcome], message: str) -> None:
-        names = ", ".join(o.program for o in outcomes)
-        text = (f"{names} compiled, but could not be installed as a package:\n\n{message}" if outcomes
-                else f"The program's package could not be taken out of the image:\n\n{message}")
+    def _changed(self, label: str, before: PackageState, result, installed: list[CompileOutcome] = ()) -> None:
+        if result is not None:
+            change, outcome = result
+            after = PackageState(change.settings.copy(), outcome.lock)
+            if after.lock != before.lock or after.settings.world != before.settings.world:
+                self.editor.undo_stack.push(PackageCommand(self.editor, label, before, after))
+        # Once the packages are under the image: copies an older studio put in the overlay would hide them.
+        leftover = packaging.leftover_files(self.editor.state, list(installed))
+        if leftover is not None:
+            self.editor.perform(leftover)
+        self._next_package_change()
+
+    def _change_failed(self, text: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, "Packages", text, parent=self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
-        self._next_install()
+        self._next_package_change()
 
     def _show_output(self, row: int) -> None:
         job = next((j for j in self.jobs if self._rows.get(id(j)) == row), None)
