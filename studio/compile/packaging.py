@@ -102,11 +102,11 @@ def package_program(project, program: Program, outcome: CompileOutcome, key: Sig
         if apk.package.name != program.name:
             continue  # another program whose name starts the same way
         releases.append(apk)
-    current = [a for a in releases if a.package.version.rsplit("-r", 1)[0] == base_version]
+    current = [a for a in releases if _release(a.package.version, base_version) is not None]
     # Above any release the lock names too: a clone without .studio/ must not reuse its name.
-    named = [item.version for item in project.lock.packages if item.name == program.name]
-    number = 1 + max([_release(a.package.version) for a in current]
-                     + [_release(v) for v in named if v.rsplit("-r", 1)[0] == base_version], default=-1)
+    named = [_release(item.version, base_version) for item in project.lock.packages if item.name == program.name]
+    number = 1 + max([_release(a.package.version, base_version) for a in current]
+                     + [n for n in named if n is not None], default=-1)
     spec.version = f"{base_version}-r{number}"
     spec.provides = [f"cmd:{command}={spec.version}"]
     path = folder / spec.filename
@@ -126,7 +126,7 @@ def package_program(project, program: Program, outcome: CompileOutcome, key: Sig
         build_apk(spec, path, key)
     # Older releases go, but those the lock names (an undo may want them back) and the last few.
     locked = {item.filename for item in project.lock.packages}
-    ordered = sorted(current, key=lambda a: _release(a.package.version), reverse=True)
+    ordered = sorted(current, key=lambda a: _release(a.package.version, base_version), reverse=True)
     for old in ordered[KEEP_RELEASES - 1:]:
         if old.path.name not in locked:
             old.path.unlink()
@@ -134,8 +134,11 @@ def package_program(project, program: Program, outcome: CompileOutcome, key: Sig
     return Packaged(program.name, spec.version, path, built=True)
 
 
-def _release(version: str) -> int:
-    tail = version.rsplit("-r", 1)[-1]
+def _release(version: str, base_version: str) -> int | None:
+    """N of `BASE-rN`; None for a release of another version of the project."""
+    base, _, tail = version.rpartition("-r")
+    if base != base_version:
+        return None
     return int(tail) if tail.isdigit() else 0
 
 
