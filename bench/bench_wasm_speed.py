@@ -189,9 +189,18 @@ VARIANTS: dict[str, dict] = {
                     "about": "the studio runtime (its base loaded per access) and -mcpu=i686"},
     "masked-i686-O3": {"wasm": ["-O2"], "cc": ["-O3", "-mcpu=i686"], "prog": [], "rt": ["-DSTUDIO_WASM_FIXED_BASE=0"],
                        "about": "masked-i686, both builds -O3"},
-    "fixed-i686": {"wasm": ["-O2"], "cc": ["-O2", "-mcpu=i686"], "prog": [], "rt": ["-DSTUDIO_WASM_FIXED_BASE=1"],
-                   "about": "masked-i686 with the reservation at a fixed address (no base load per access): "
-                            "what the queue builds (see shipped)"},
+    "fixed-i686": {"wasm": ["-O2"], "cc": ["-O2", "-mcpu=i686"], "prog": [],
+                   "rt": ["-DSTUDIO_WASM_FIXED_BASE=1", "-DSTUDIO_WASM_BASE_SYMBOL=0"],
+                   "about": "masked-i686 with the reservation at a fixed address (no base load per access)"},
+    "symbol-i686": {"wasm": ["-O2"], "cc": ["-O2", "-mcpu=i686"], "prog": [], "rt": [],
+                    "about": "fixed-i686 with the base as an absolute symbol (folded into each access's "
+                             "displacement instead of kept in a register)"},
+    "tuned-i686": {"wasm": ["-O2"], "cc": ["-O2", "-mcpu=i686"], "prog": [], "rt": [], "tune": True,
+                   "about": "symbol-i686 plus studio.compile.wasm2c_tune (regparm(3) between the module's "
+                            "functions, CALL_INDIRECT's type check alone)"},
+    "tuned-nofp": {"wasm": ["-O2"], "cc": ["-O2", "-mcpu=i686", "-fomit-frame-pointer"], "prog": [], "rt": [],
+                   "tune": True, "about": "tuned-i686, both builds without frame pointers: what the queue "
+                                          "builds (see shipped)"},
     "unchecked-i686": {"wasm": ["-O2"], "cc": ["-O2", "-mcpu=i686"], "prog": ["-DSTUDIO_WASM_UNSAFE_NO_MASK=1"],
                        "rt": ["-DSTUDIO_WASM_FIXED_BASE=0"], "about": "UNSAFE, measurement only: masked-i686 with the mask removed"},
 }
@@ -219,6 +228,8 @@ def build_variant(label: str, spec: dict, work: Path, out: Path) -> None:
         wasm_flags = [f for f in toolchain.FLAGS[toolchain.WASM] if not f.startswith("-O")] + spec["wasm"]
         sh(cc + wasm_flags + [src] + toolchain.LINK[toolchain.WASM] + ["-o", d / "m.wasm"])
         sh([toolchain.wasm2c(), "-n", toolchain.MODULE_NAME, d / "m.wasm", "-o", d / "prog.c"])
+        if spec.get("tune"):
+            sh([sys.executable, "-m", "studio.compile.wasm2c_tune", d / "prog.c"])
         # prog.c alone gets the module-only flags; the runtime and the WASI layer the pair's flags
         sh(cc + i386 + spec["cc"] + spec["rt"] + spec["prog"] + ["-I", rt, "-c", d / "prog.c", "-o", d / "prog.o"])
         sh(cc + i386 + spec["cc"] + spec["rt"] + ["-I", rt, "-I", d, d / "prog.o", rt / "wasm-rt-impl.c",
@@ -243,7 +254,8 @@ def build_shipped(work: Path, out: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--variants", default="shipped,checked,checked-i686,masked,masked-i686,fixed-i686,unchecked-i686")
+    parser.add_argument("--variants", default="shipped,checked,checked-i686,masked-i686,fixed-i686,symbol-i686,"
+                                                  "tuned-i686,tuned-nofp,unchecked-i686")
     parser.add_argument("--alpine", type=Path, default=DEFAULT_ALPINE)
     parser.add_argument("--cold", action="store_true", help="boot cold (no saved machine state)")
     parser.add_argument("--list", action="store_true")

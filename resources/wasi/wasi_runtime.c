@@ -618,6 +618,12 @@ u32 Z_wasi_snapshot_preview1Z_sock_shutdown(INST, u32 fd, u32 how) { (void)w; (v
 #include <sys/resource.h>
 
 static uint8_t *reservation; /* the (one) memory of a wasm32-wasi module */
+#if STUDIO_WASM_FIXED_BASE
+/* wasm-rt.h's studio_wasm_base: an absolute symbol at the reservation's address */
+#define STUDIO_STR_(x) #x
+#define STUDIO_STR(x) STUDIO_STR_(x)
+__asm__(".globl studio_wasm_base\n.set studio_wasm_base, " STUDIO_STR(STUDIO_WASM_BASE));
+#endif
 static uintptr_t stack_top, stack_room;
 
 void wasm_rt_allocate_memory(wasm_rt_memory_t *memory, uint32_t initial_pages, uint32_t max_pages) {

@@ -19,6 +19,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -346,6 +347,7 @@ def _translation_steps(program: Program, module: Path, work: Path, outputs: Path
     rt = toolchain.runtime_dir(work)
     return [
         [toolchain.wasm2c(), "-n", toolchain.MODULE_NAME, installed, "-o", rt / "prog.c"],
+        [sys.executable, "-m", "studio.compile.wasm2c_tune", rt / "prog.c"],
         toolchain.compiler("c") + toolchain.FLAGS[I386] + ["-I", rt, rt / "prog.c", rt / "wasm-rt-impl.c",
                                                           toolchain.WASI_RUNTIME, "-o", outputs / program.name],
     ]
