@@ -122,3 +122,44 @@ def test_what_the_machine_installs_can_be_kept(window):
     assert wait_for(lambda: window.editor.state.entry("/usr/bin/greet") is not None, 60), \
         window.packages_panel.status.text()
     assert Project.open(window.project.root).packages.world == ["greet"]
+
+
+def test_a_package_added_while_a_program_installs_waits_and_both_land(window, tmp_path):
+    from studio.compile import programs
+
+    panel, compile_panel = window.packages_panel, window.compile_panel
+    assert wait_for(lambda: panel.index is not None, 30), panel.status.text()
+    refusals = []
+
+    def confirm(label, change):
+        # Asked while "Add greet" holds the slot, after the program's change landed: undoing that now
+        # would write a lock under the running change, so it is refused, saying why.
+        window.undo_action.trigger()
+        refusals.append(window.statusBar().currentMessage())
+        return True
+
+    panel.confirm = confirm
+    source = tmp_path / "hello.c"
+    source.write_text('#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n')
+    compile_panel.add_program("hello", [source])
+    (job,) = compile_panel.compile([programs.find(window.project, "hello")])
+    # the Programs panel is installing the program's package: the Packages panel's change waits
+    assert wait_for(lambda: job.done and compile_panel.package_task is not None
+                    and not compile_panel.package_task.done, 120), job.outcome and job.outcome.output
+    assert panel.add(["greet"]) is None
+    assert "waits for “Programs”" in panel.status.text()
+    assert window.editor.package_slot.busy
+    assert wait_for(lambda: not window.editor.package_slot.busy and "greet: done" in panel.status.text(), 120), \
+        panel.status.text()
+    assert refusals and "Cannot undo “Install hello” while “Add greet” changes the packages" in refusals[0], refusals
+    project = Project.open(window.project.root)
+    assert set(project.lock.by_name()) >= {"hello", "greet", "libgreet"}
+    assert sorted(project.packages.world) == ["greet", "hello=0.1-r0"], project.packages.world
+    assert window.editor.state.entry("/usr/bin/greet") is not None
+    assert window.editor.state.entry("/usr/local/bin/hello") is not None
+    # two steps, undone in turn: first greet, then the program
+    window.undo_action.trigger()
+    assert window.editor.state.entry("/usr/bin/greet") is None
+    assert window.editor.state.entry("/usr/local/bin/hello") is not None
+    window.undo_action.trigger()
+    assert window.editor.state.entry("/usr/local/bin/hello") is None

@@ -87,6 +87,7 @@ class CompilePanel(QWidget):
         self._to_install: list[CompileOutcome] = []  # compiled, waiting to be packaged and installed
         self._to_remove: list[str] = []  # removed programs whose packages are still in the image
         self.package_task: Task | None = None  # the package change in progress (one at a time)
+        self._waiting_for_slot = False  # a change asked for the editor's package slot and waits for it
         self.runner = GuestRunner(self)  # package triggers (e.g. BusyBox's on /usr/bin) need a boot
 
         self.program_list = QListWidget(self)
@@ -336,9 +337,16 @@ class CompilePanel(QWidget):
 
     def _next_package_change(self) -> None:
         """Carry out the next package change (removals first, then what compiled meanwhile, in one
-        change) in the background, one at a time: each starts from the lock the last one left."""
-        if self.package_task is not None and not self.package_task.done:
+        change) in the background, one at a time in the window (the editor's package slot, shared
+        with the Packages panel): each starts from the lock the last one left."""
+        if self._waiting_for_slot or (self.package_task is not None and not self.package_task.done):
             return
+        if self._to_remove or self._to_install:
+            self._waiting_for_slot = True
+            self.editor.package_slot.take("Programs", self._start_package_change)
+
+    def _start_package_change(self) -> None:
+        self._waiting_for_slot = False
         doc = self.editor.doc
         project, index = doc.project, doc.index
         before = PackageState(project.packages.copy(), project.lock)
@@ -359,6 +367,7 @@ class CompilePanel(QWidget):
                 f"{', '.join(o.program for o in outcomes)} compiled, but could not be installed as a package:"
                 f"\n\n{message}"))
         else:
+            self.editor.package_slot.give_back()
             return
         self.package_task = task.start()
 
@@ -376,9 +385,11 @@ class CompilePanel(QWidget):
         leftover = packaging.leftover_files(self.editor.state, list(installed))
         if leftover is not None:
             self.editor.perform(leftover)
+        self.editor.package_slot.give_back()
         self._next_package_change()
 
     def _change_failed(self, text: str) -> None:
+        self.editor.package_slot.give_back()
         box = QMessageBox(QMessageBox.Icon.Warning, "Packages", text, parent=self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()

@@ -20,6 +20,7 @@ from studio.image.document import ImageDocument
 from studio.image.entry import FILE
 from studio.image.state import Change
 from studio.ui.commands import EditCommand
+from studio.ui.package_slot import PackageSlot
 from studio.ui.tree_model import ImageTreeModel
 from studio.ui.worker import Task
 
@@ -48,6 +49,7 @@ class ImageEditor(QObject):
         self.ask_module_drop = self._ask_module_drop
         self._drop_task: Task | None = None
         self._held: list[Change] | None = None
+        self.package_slot = PackageSlot(self)  # the Packages and Programs panels change packages through it
 
     @property
     def state(self):

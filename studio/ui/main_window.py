@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from studio.boot.session import BOOTING, RUNNING, BootSession
 from studio.image.project import Project
 from studio.ui.boot_pane import BootPane
+from studio.ui.commands import PackageCommand
 from studio.ui.compile_panel import CompilePanel
 from studio.ui.editor_tabs import IMAGE, SOURCES, EditorTabs
 from studio.ui.machine_controller import MachineController
@@ -277,8 +278,16 @@ class MainWindow(QMainWindow):
 
     def _undo_redo(self, which: str) -> None:
         editor = self.editor
-        if editor is not None and not editor.holding:  # not while a save writes the image
-            getattr(editor.undo_stack, which)()
+        if editor is None or editor.holding:  # not while a save writes the image
+            return
+        stack = editor.undo_stack
+        step = stack.command(stack.index() - 1 if which == "undo" else stack.index())
+        if isinstance(step, PackageCommand) and editor.package_slot.busy:
+            # it would write a package list and lock under the change that is planning from them
+            self.statusBar().showMessage(f"Cannot {which} “{step.text()}” while “{editor.package_slot.holder}” "
+                                         "changes the packages; try again when it has ended", 8000)
+            return
+        getattr(stack, which)()
 
     # -- a project opens or closes ---------------------------------------------------------------
     def _project_opened(self) -> None:

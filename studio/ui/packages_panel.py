@@ -243,14 +243,23 @@ class PackagesPanel(QWidget):
 
     def _change(self, label: str, settings, upgrade: bool = False) -> Task | None:
         """Plan in the background, show what will change, then carry it out in the background
-        behind a cancellable progress dialog, and push it as one undoable step."""
-        if self.task is not None and not self.task.done:
-            return None
+        behind a cancellable progress dialog, and push it as one undoable step. While another
+        package change runs (this panel's or the Programs panel's) it waits for it; the task
+        returned is the planning one when it could start at once."""
+        slot = self.editor.package_slot
+        running = slot.holder
+        self.task = None
+        if not slot.take(label, lambda: self._plan(label, settings, upgrade)):
+            self.status.setText(f"{label}: waits for “{running}” to end")
+        return self.task
+
+    def _plan(self, label: str, settings, upgrade: bool) -> None:
         try:
-            wanted = settings()
+            wanted = settings()  # from the package list as the change before this one left it
         except StudioError as err:
+            self.editor.package_slot.give_back()
             QMessageBox.warning(self, label, str(err))
-            return None
+            return
         doc = self.editor.doc
         project, index = doc.project, doc.index
         self.status.setText("Resolving…")
@@ -258,16 +267,18 @@ class PackagesPanel(QWidget):
                                                                  cancelled=cancelled), self)
         task.finished.connect(lambda change: self._planned(label, change))
         task.failed.connect(lambda message: self._failed(label, message))
+        task.cancelledSignal.connect(self.editor.package_slot.give_back)
         self.task = task.start()
-        return self.task
 
     def _planned(self, label: str, change: package_ops.Plan) -> None:
         project = self.editor.doc.project
         if change.is_empty() and change.settings.world == project.packages.world:
+            self.editor.package_slot.give_back()
             self.status.setText("Nothing to change: " + ("everything is up to date" if "Update" in label else label))
             self.message.emit(self.status.text())
             return
         if not self.confirm(label, change):
+            self.editor.package_slot.give_back()
             self.status.setText("Cancelled: nothing changed")
             return
         doc = self.editor.doc
@@ -284,19 +295,22 @@ class PackagesPanel(QWidget):
         before = PackageState(project.packages.copy(), project.lock)
         task.finished.connect(lambda outcome: (dialog.close(), self._carried_out(label, before, change, outcome)))
         task.failed.connect(lambda message: (dialog.close(), self._failed(label, message)))
-        task.cancelledSignal.connect(lambda: (dialog.close(), self.status.setText("Cancelled: nothing changed")))
+        task.cancelledSignal.connect(lambda: (dialog.close(), self.editor.package_slot.give_back(),
+                                              self.status.setText("Cancelled: nothing changed")))
         dialog.canceled.connect(task.cancel)
         self.task = task.start()
 
     def _carried_out(self, label: str, before: PackageState, change: package_ops.Plan, outcome) -> None:
         after = PackageState(change.settings.copy(), outcome.lock)
         self.editor.undo_stack.push(PackageCommand(self.editor, label, before, after))
+        self.editor.package_slot.give_back()
         note = "; ".join(outcome.warnings)
         self.status.setText(f"{label}: done" + (f" ({note})" if note else ""))
         self.message.emit(self.status.text())
         self._refresh_installed()
 
     def _failed(self, label: str, message: str) -> None:
+        self.editor.package_slot.give_back()
         self.status.setText(f"{label}: not done")
         box = QMessageBox(QMessageBox.Icon.Warning, label, f"Nothing was changed.\n\n{message}", parent=self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
