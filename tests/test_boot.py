@@ -43,3 +43,11 @@ def test_missing_kernel_is_reported_not_hung(alpine_project, tmp_path):
                         env={"STUDIO_KERNEL": str(tmp_path / "no-such-bzImage")})
     assert result.returncode == 1
     assert "Cannot boot" in result.stderr and "no-such-bzImage" in result.stderr
+
+
+def test_a_command_longer_than_the_terminal_line_is_refused_not_cut(tmp_path):
+    from studio.boot.headless import MAX_COMMAND_BYTES, boot_headless
+
+    result = boot_headless(tmp_path, ["echo " + "x" * MAX_COMMAND_BYTES])
+    assert not result.ok
+    assert "longer than the 4095" in result.reason and "split it" in result.reason

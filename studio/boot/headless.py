@@ -12,6 +12,10 @@ from typing import TextIO
 
 from studio.boot.console import DEFAULT_PROMPT
 
+# The guest's terminal keeps at most 4095 characters of a line (Linux's N_TTY buffer, 4096 with its
+# newline) and silently drops the rest: a longer command would run cut short.
+MAX_COMMAND_BYTES = 4095
+
 
 @dataclass
 class HeadlessResult:
@@ -68,6 +72,12 @@ def boot_headless(project_dir: Path, commands: list[str], expect: str | None = N
     from studio.image.project import Project
 
     log = log or sys.stderr
+    too_long = [c for c in commands if len(c.encode()) > MAX_COMMAND_BYTES]
+    if too_long:
+        return HeadlessResult(False, f"a command of {len(too_long[0].encode())} bytes is longer than the "
+                                     f"{MAX_COMMAND_BYTES} the guest's terminal takes in one line (it would run cut "
+                                     f"short): split it into several commands, or put it in a script in the image "
+                                     f"and run that ({too_long[0][:60]}…)")
     project = Project.open(project_dir)
     result = fsjson.build(project)
     print(f"build: {result.summary()}", file=log)

@@ -24,7 +24,7 @@ class MachinePackages(QObject):
         self.session = session
         self.window = window
         self.editor = None
-        self.apply_world: Callable[[list[str], str], object] | None = None  # the Packages panel's
+        self.record: Callable[[list[str], list[str], str], object] | None = None  # the Packages panel's
         self.ask_record = self._ask_record  # a hook tests answer
         self._asked = False
         self._quiet = QTimer(self, singleShot=True, interval=QUIET_MS)
@@ -60,11 +60,10 @@ class MachinePackages(QObject):
             if not self._quietly:
                 self.window.statusBar().showMessage("The machine's packages match the project's", 6000)
             return
-        if self.apply_world is None or not self.ask_record(added, removable):
+        if self.record is None or not self.ask_record(added, removable):
             return
-        world = [w for w in settings.world if w not in removable] + added
         label = "Record packages from the machine: " + ", ".join([f"+{a}" for a in added] + [f"-{r}" for r in removable])
-        self.apply_world(world, label)
+        self.record(added, removable, label)
 
     def _ask_record(self, added: list[str], removed: list[str]) -> bool:
         lines = [f"installed in the machine: {', '.join(added)}"] if added else []

@@ -321,7 +321,7 @@ class MainWindow(QMainWindow):
         self._packages_loaded = False
         self.machine_files.editor = editor
         self.machine_packages.editor = editor
-        self.machine_packages.apply_world = self.packages_panel.apply_world
+        self.machine_packages.record = self.packages_panel.record
         self._show_network()
         self.machine.set_project(project, editor)
         self.problems.set_editor(editor)
@@ -383,7 +383,7 @@ class MainWindow(QMainWindow):
             self.packages_panel = None
         self.machine_files.editor = None
         self.machine_packages.editor = None
-        self.machine_packages.apply_world = None
+        self.machine_packages.record = None
         self.problems.set_editor(None)
 
     def _packages_shown(self, visible: bool) -> None:

@@ -232,10 +232,12 @@ class PackagesPanel(QWidget):
         return self._change(f"Remove {', '.join(names)}",
                             lambda: _with_world(project.packages, remove_from_world(project.packages.world, names)))
 
-    def apply_world(self, world: list[str], label: str) -> Task | None:
-        """Make the package list `world` (resolved, shown, undoable like Add and Remove)."""
+    def record(self, added: list[str], removed: list[str], label: str) -> Task | None:
+        """Add `added` to the package list and take `removed` out (resolved, shown, undoable like
+        Add and Remove), applied to the list as it is when the change starts."""
         project = self.editor.doc.project
-        return self._change(label, lambda: _with_world(project.packages, world))
+        return self._change(label, lambda: _with_world(
+            project.packages, [w for w in project.packages.world if w not in removed] + added))
 
     def check_updates(self) -> Task | None:
         project = self.editor.doc.project
