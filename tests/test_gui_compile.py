@@ -36,8 +36,8 @@ def test_compile_installs_into_the_image_and_undo_removes_it(window):
     assert (window.project.root / "src" / "stdio" / "stdio.c").exists()
     (job,) = panel.compile([panel.selected()])
     assert wait_for(lambda: job.done and window.editor.state.entry("/usr/local/bin/stdio") is not None, 60), (job.status, panel.package_task and panel.package_task.error, [w.text() for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox)])
-    assert job.status == "succeeded"
-    assert panel.job_table.item(0, 2).text() == "succeeded"
+    assert job.status in ("succeeded", "cached")  # cached when an earlier test compiled the same source
+    assert panel.job_table.item(0, 2).text() == job.status
     model = window.editor.model
     assert model.index_of("/usr/local/bin/stdio.wasm").isValid()
     # Installed as its package: written to the project at once (world, lock), like the Packages panel's changes.

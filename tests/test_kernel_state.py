@@ -96,6 +96,6 @@ def test_a_command_line_boot_keeps_both_states_before_it_exits(alpine_mirror, tm
     booted = run_studio("boot", str(tmp_path / "p"), "--headless", "--run", "true", env=env)
     assert booted.returncode == 0, booted.stderr
     owners = sorted(json.loads(f.read_text())["project"] for f in (tmp_path / "cache" / "snapshots").glob("*.json"))
-    assert owners == sorted([KERNEL_STATES, "p"])
+    assert owners == sorted([KERNEL_STATES, "p"]), booted.stderr[-3000:]
     again = run_studio("boot", str(tmp_path / "p"), "--headless", "--run", "true", env=env)
     assert "boot: from snapshot" in again.stderr + again.stdout

@@ -353,7 +353,7 @@ class CompilePanel(QWidget):
         if self._to_remove:
             name = self._to_remove.pop(0)
             task = Task(lambda progress, cancelled: packaging.uninstall(project, index, name, self.runner, progress,
-                                                                        cancelled), self)
+                                                                        cancelled), self.editor)
             task.finished.connect(lambda removal: self._changed(f"Remove {name}", before, removal))
             task.failed.connect(lambda message: self._change_failed(
                 f"The package of {name} could not be taken out of the image:\n\n{message}"))
@@ -361,7 +361,7 @@ class CompilePanel(QWidget):
             outcomes, self._to_install = self._to_install, []
             chosen = self.programs()
             task = Task(lambda progress, cancelled: packaging.install(project, index, chosen, outcomes, self.runner,
-                                                                      progress, cancelled), self)
+                                                                      progress, cancelled), self.editor)
             task.finished.connect(lambda result: self._installed(before, outcomes, result))
             task.failed.connect(lambda message: self._change_failed(
                 f"{', '.join(o.program for o in outcomes)} compiled, but could not be installed as a package:"

@@ -6,7 +6,8 @@ list and lock. Each change plans from the lock as it finds it and writes a new o
 would each start from the same old lock and the second would undo the first. Both take this slot
 for the whole change (plan, confirmation, download, install) and give it back when it ends,
 whichever way it ends; a change that asks while another runs starts when that one is done, in the
-order asked.
+order asked. Their background tasks belong to the editor, so a change that ends after the project
+has closed tells no one (its panel's editor is gone).
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from __future__ import annotations
 from collections import deque
 from typing import Callable
 
-from PySide6.QtCore import QObject, QTimer, Signal
+import shiboken6
+from PySide6.QtCore import QObject, QTimer
 
 
 class PackageSlot(QObject):
-    busyChanged = Signal(bool)
-
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.holder: str | None = None  # what the running change is, for messages ("Add curl")
@@ -41,17 +41,15 @@ class PackageSlot(QObject):
     def give_back(self) -> None:
         """The running change has ended (done, failed, cancelled, or nothing to do)."""
         self.holder = None
-        if self._waiting:
-            # after the current signal handler returns: the next change plans from what this one wrote
-            QTimer.singleShot(0, self._start_next)
-        else:
-            self.busyChanged.emit(False)
+        if self._waiting and shiboken6.isValid(self):  # (a change can end after its window has closed)
+            # after the current signal handler returns: the next change plans from what this one wrote;
+            # dropped if the editor goes first
+            QTimer.singleShot(0, self, self._start_next)
 
     def _start_next(self) -> None:
         if self.busy or not self._waiting:
             return
         self.holder, start = self._waiting.popleft()
-        self.busyChanged.emit(True)
         try:
             start()
         except BaseException:

@@ -266,7 +266,7 @@ class PackagesPanel(QWidget):
         project, index = doc.project, doc.index
         self.status.setText("Resolving…")
         task = Task(lambda progress, cancelled: package_ops.plan(project, index, wanted, upgrade,
-                                                                 cancelled=cancelled), self)
+                                                                 cancelled=cancelled), self.editor)
         task.finished.connect(lambda change: self._planned(label, change))
         task.failed.connect(lambda message: self._failed(label, message))
         task.cancelledSignal.connect(self.editor.package_slot.give_back)
@@ -291,7 +291,7 @@ class PackagesPanel(QWidget):
         dialog.setMinimumDuration(300)
         runner = self.runner
         task = Task(lambda progress, cancelled: package_ops.carry_out(project, index, change, runner, progress,
-                                                                      cancelled), self)
+                                                                      cancelled), self.editor)
         task.progress.connect(lambda message, fraction: (dialog.setLabelText(message),
                                                           dialog.setValue(int(fraction * 1000))))
         before = PackageState(project.packages.copy(), project.lock)
