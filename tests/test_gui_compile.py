@@ -106,3 +106,31 @@ def test_diagnostic_opens_the_source_at_its_line(window):
     editor = window.tabs.currentWidget()
     assert isinstance(editor, SourceEditor) and editor.path.name == "broken.c"
     assert editor.error_line() == 5
+
+
+def test_program_definitions_are_undoable(window, tmp_path, monkeypatch):
+    from studio.compile import programs
+    from studio.image.project import Project
+
+    panel = window.compile_panel
+    stack = window.editor.undo_stack
+    assert panel.add_program("stdio", [PROGRAMS / "stdio.c"])
+    first = programs.find(Project.open(window.project.root), "stdio").install
+    shown = panel.install.text()
+    panel.install.setText("/usr/bin/stdio")
+    panel.apply_program()
+    assert programs.find(Project.open(window.project.root), "stdio").install == "/usr/bin/stdio"
+    assert [stack.text(i) for i in range(stack.count())] == ["Add program stdio", "Change program stdio"]
+    window.undo_action.trigger()
+    assert programs.find(Project.open(window.project.root), "stdio").install == first
+    assert panel.install.text() == shown
+    window.undo_action.trigger()
+    assert programs.load(Project.open(window.project.root)) == [] and panel.program_list.count() == 0
+    window.redo_action.trigger()
+    assert panel.program_list.count() == 1
+    # a refused definition is no step and changes nothing
+    monkey_boxes = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: monkey_boxes.append(a[2] if len(a) > 2 else ""))
+    assert not panel.add_program("ghost", [tmp_path / "missing.c"])
+    assert monkey_boxes and "does not exist" in monkey_boxes[0]
+    assert stack.count() == 2 and [p.name for p in programs.load(Project.open(window.project.root))] == ["stdio"]

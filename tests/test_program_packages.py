@@ -179,8 +179,14 @@ def test_the_programs_panel_removes_a_program_with_its_package(qtbot, new_projec
     panel.remove_program()
     assert wait_for(lambda: state.entry("/usr/local/bin/hello") is None, 60)
     assert win.project.packages.world == [] and programs.load(win.project) == []
-    win.undo_action.trigger()  # the package comes back (the program's definition stays removed)
+    win.undo_action.trigger()  # the package comes back...
     assert state.entry("/usr/local/bin/hello") is not None and "hello" in win.project.lock.by_name()
+    assert programs.load(win.project) == []
+    win.undo_action.trigger()  # ...then the program's definition, on disk and in the panel
+    assert [p.name for p in programs.load(Project.open(win.project.root))] == ["hello"]
+    assert [panel.program_list.item(i).text() for i in range(panel.program_list.count())] == ["hello"]
+    win.redo_action.trigger()
+    assert programs.load(Project.open(win.project.root)) == [] and panel.program_list.count() == 0
     win.close()
 
 

@@ -1,9 +1,12 @@
-"""Undo: every edit of the image is one QUndoCommand: a reversible Change of the overlay, or a
-package change (the package list and lock of one side, its package layer under the image)."""
+"""Undo: every edit of the image is one QUndoCommand: a reversible Change of the overlay, a
+package change (the package list and lock of one side, its package layer under the image), or a
+change of the project's program definitions."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from typing import Callable
 
 from PySide6.QtGui import QUndoCommand
 
@@ -53,3 +56,25 @@ class PackageCommand(QUndoCommand):
         doc = self.editor.doc
         package_ops.commit(doc.project, state.settings.copy(), state.lock)
         doc.rebase()
+
+
+class ProgramsCommand(QUndoCommand):
+    """A change of the program definitions ([[programs]] in studio.toml): redo and undo write one
+    side and tell the Programs panel. Sources a definition brought into src/NAME/ stay there either
+    way (a redo needs them); a program's package is its own undo step (PackageCommand)."""
+
+    def __init__(self, project, label: str, before: list[dict], after: list[dict], changed: Callable[[], None]):
+        super().__init__(label)
+        self.project, self.changed = project, changed
+        self.before, self.after = copy.deepcopy(before), copy.deepcopy(after)
+
+    def redo(self) -> None:
+        self._take(self.after)
+
+    def undo(self) -> None:
+        self._take(self.before)
+
+    def _take(self, definitions: list[dict]) -> None:
+        self.project.programs = copy.deepcopy(definitions)
+        self.project.save_settings()
+        self.changed()

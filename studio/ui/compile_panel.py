@@ -5,6 +5,7 @@ background, stoppable; its output and exit code show in the output pane)."""
 
 from __future__ import annotations
 
+import copy
 import shlex
 import threading
 from concurrent.futures import wait as wait_futures
@@ -23,7 +24,7 @@ from studio.compile.hostrun import HostRun, run_wasm
 from studio.compile.jobs import CACHED, FAILED, SUCCEEDED, CompileOutcome, Program
 from studio.compile.queue import CompileQueue, Job
 from studio.errors import StudioError
-from studio.ui.commands import PackageCommand, PackageState
+from studio.ui.commands import PackageCommand, PackageState, ProgramsCommand
 from studio.ui.guest_runner import GuestRunner
 from studio.ui.image_editor import ImageEditor
 from studio.ui.worker import Task
@@ -226,14 +227,26 @@ class CompilePanel(QWidget):
         if files:
             self.add_program(name.strip(), [Path(f) for f in files])
 
-    def add_program(self, name: str, sources: list[Path], target: str = toolchain.WASM, install: str = "") -> bool:
+    def _define(self, label: str, failure: str, change: Callable[[], object], select: str | None) -> bool:
+        """Change the program definitions through `change` (studio.compile.programs) as one undo
+        step; a StudioError is shown under `failure` and changes nothing."""
+        before = copy.deepcopy(self.project.programs)
         try:
-            programs.add(self.project, name, sources, target, install)
+            change()
         except StudioError as err:
-            QMessageBox.warning(self, "Cannot add program", str(err))
+            self.project.programs = before
+            QMessageBox.warning(self, failure, str(err))
+            self.refresh_programs(select=select)
             return False
-        self.refresh_programs(select=name)
+        if self.project.programs != before:
+            self.editor.undo_stack.push(ProgramsCommand(self.project, label, before, self.project.programs,
+                                                        lambda: self.refresh_programs(select=select)))
+        self.refresh_programs(select=select)
         return True
+
+    def add_program(self, name: str, sources: list[Path], target: str = toolchain.WASM, install: str = "") -> bool:
+        return self._define(f"Add program {name}", "Cannot add program",
+                            lambda: programs.add(self.project, name, sources, target, install), name)
 
     def add_modules(self, paths: list[Path], folder: str) -> None:
         """WebAssembly modules dropped on the tree: each a program installed in `folder` (checked,
@@ -255,23 +268,18 @@ class CompilePanel(QWidget):
         program = self.selected()
         if program is None:
             return
-        try:
-            programs.add_sources(self.project, program.name, paths)
-        except StudioError as err:
-            QMessageBox.warning(self, "Cannot add sources", str(err))
-        self.refresh_programs(select=program.name)
+        self._define(f"Add sources to {program.name}", "Cannot add sources",
+                     lambda: programs.add_sources(self.project, program.name, paths), program.name)
 
     def apply_program(self) -> None:
         program = self.selected()
         if program is None:
             return
-        try:
-            sources = [self.project.root / self.sources.item(i).text() for i in range(self.sources.count())]
-            programs.add(self.project, program.name, sources, self.target.currentText(),
-                         self.install.text().strip(), self.cflags.text().strip(), replace=True)
-        except StudioError as err:
-            QMessageBox.warning(self, "Cannot change program", str(err))
-        self.refresh_programs(select=program.name)
+        sources = [self.project.root / self.sources.item(i).text() for i in range(self.sources.count())]
+        self._define(f"Change program {program.name}", "Cannot change program",
+                     lambda: programs.add(self.project, program.name, sources, self.target.currentText(),
+                                          self.install.text().strip(), self.cflags.text().strip(), replace=True),
+                     program.name)
 
     def remove_source(self) -> None:
         row = self.sources.currentRow()
@@ -280,14 +288,15 @@ class CompilePanel(QWidget):
             self.apply_program()
 
     def remove_program(self) -> None:
-        """Remove the program; its package leaves the image (in the background, one undoable step)."""
+        """Remove the program (one undo step); its package leaves the image in the background
+        (another: undo both to have the program back as it was)."""
         program = self.selected()
         if program is None:
             return
-        programs.remove(self.project, program.name)
-        self.refresh_programs()
-        self._to_remove.append(program.name)
-        self._next_package_change()
+        if self._define(f"Remove program {program.name}", "Cannot remove program",
+                        lambda: programs.remove(self.project, program.name), None):
+            self._to_remove.append(program.name)  # its package is a step of its own once it has left
+            self._next_package_change()
 
     # -- the queue -------------------------------------------------------------------------
     def compile(self, chosen: list[Program]) -> list[Job]:
