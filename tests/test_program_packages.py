@@ -252,3 +252,40 @@ def test_an_install_and_a_removal_at_once_both_land(qtbot, new_project, tmp_path
     assert "second" not in locked and locked["first"].version == "0.1-r1", locked
     assert win.project.packages.world == ["first=0.1-r1"]
     win.close()
+
+
+def test_opening_a_clone_builds_the_programs_this_machine_lacks(qtbot, new_project, tmp_path, monkeypatch):
+    import shutil
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from studio.boot.qtapp import wait_for
+    from studio.ui.main_window import MainWindow
+
+    project = new_project("original")
+    (tmp_path / "hello.c").write_text(HELLO)
+    program, outcome = compiled(project, "hello", tmp_path / "hello.c")
+    install(project, program, outcome)
+    lock = (project.root / "packages.lock").read_text()
+    clone = tmp_path / "clone"  # what git gives on another machine: no .studio/, no private key
+    shutil.copytree(project.root, clone, ignore=shutil.ignore_patterns(".studio", ".build"))
+    # ...and this machine's caches never saw the package (the unpacked copy is shared by projects)
+    from studio.image.package_layer import _unpack_cache
+    from studio.packages.fetch import cached_package
+
+    locked = Project.open(clone).lock.by_name()["hello"]
+    _unpack_cache(locked.checksum).unlink()
+    cached_package(locked.name, locked.version, locked.checksum).unlink(missing_ok=True)
+    monkeypatch.setenv("STUDIO_CONFIG_DIR", str(tmp_path / "config2"))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    win = MainWindow(Project.open(clone))
+    qtbot.addWidget(win)
+    said = []
+    win.editor.message.connect(said.append)
+    assert win.editor.state.entry("/usr/local/bin/hello") is None  # not built here yet
+    assert wait_for(lambda: win.editor.state.entry("/usr/local/bin/hello") is not None, 120), \
+        [j.outcome.output for j in win.compile_panel.jobs if j.outcome]
+    assert any("Compiling hello: this machine has not built its package yet" in m for m in said), said
+    assert (clone / "packages.lock").read_text() == lock  # the same release as the lock names
+    assert win.editor.undo_stack.count() == 0  # nothing the user did
+    win.close()

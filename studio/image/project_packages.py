@@ -125,8 +125,7 @@ def layer_for(project, base: dict[str, Entry], base_sha: str, lock: Lock | None 
     store = ObjectStore()
     keys = project_keys(project)
     repositories = repositories_of(project, base, store)
-    # A program's package is built by a compile on this machine: a fresh clone has none yet.
-    unbuilt = sorted(i.name for i in lock.packages if i.repository == PROGRAMS and not _at_hand(project, i, store))
+    unbuilt = unbuilt_programs(project, lock, store)
     key = hashlib.sha256(json.dumps([base_sha, lock.dumps(), project.packages.to_toml(),
                                      sorted((n, hashlib.sha256(k).hexdigest()) for n, k in keys.items()),
                                      [r.url for r in repositories], unbuilt]).encode()).hexdigest()
@@ -140,6 +139,14 @@ def layer_for(project, base: dict[str, Entry], base_sha: str, lock: Lock | None 
                            "the image" for name in unbuilt)
         _layers[key] = layer
     return _layers[key]
+
+
+def unbuilt_programs(project, lock=None, store: ObjectStore | None = None) -> list[str]:
+    """Programs whose locked package this machine does not have: a program's package is built by a
+    compile on this machine, and a fresh clone of a project (no .studio/) has none yet."""
+    lock = lock if lock is not None else project.lock
+    store = store or ObjectStore()
+    return sorted(i.name for i in lock.packages if i.repository == PROGRAMS and not _at_hand(project, i, store))
 
 
 def _at_hand(project, item: Locked, store: ObjectStore) -> bool:

@@ -12,7 +12,7 @@ from concurrent.futures import wait as wait_futures
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget,
     QListWidgetItem, QMessageBox, QPlainTextEdit, QPushButton, QScrollArea, QSplitter, QTableWidget,
@@ -24,6 +24,7 @@ from studio.compile.hostrun import HostRun, run_wasm
 from studio.compile.jobs import CACHED, FAILED, SUCCEEDED, CompileOutcome, Program
 from studio.compile.queue import CompileQueue, Job
 from studio.errors import StudioError
+from studio.image import project_packages
 from studio.ui.commands import PackageCommand, PackageState, ProgramsCommand
 from studio.ui.guest_runner import GuestRunner
 from studio.ui.image_editor import ImageEditor
@@ -174,8 +175,21 @@ class CompilePanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
         self.refresh_programs()
+        QTimer.singleShot(0, self, self.build_what_this_machine_lacks)
 
     # -- programs ------------------------------------------------------------------------
+    def build_what_this_machine_lacks(self) -> list[Job]:
+        """Compile the programs whose locked packages this machine has never built (a fresh clone
+        of the project): the image then holds them, with the same releases as the lock."""
+        missing = set(project_packages.unbuilt_programs(self.project))
+        chosen = [p for p in self.programs() if p.name in missing]
+        if not chosen:
+            return []
+        names = ", ".join(p.name for p in chosen)
+        self.editor.message.emit(f"Compiling {names}: this machine has not built {'its' if len(chosen) == 1 else 'their'} "
+                                 "package yet")
+        return self.compile(chosen)
+
     def programs(self) -> list[Program]:
         return programs.load(self.project)
 
@@ -390,6 +404,8 @@ class CompilePanel(QWidget):
             after = PackageState(change.settings.copy(), outcome.lock)
             if after.lock != before.lock or after.settings.world != before.settings.world:
                 self.editor.undo_stack.push(PackageCommand(self.editor, label, before, after))
+            elif installed:  # the locked release, built on this machine for the first time: now in the image
+                self.editor.doc.rebase()
         # Once the packages are under the image: copies an older studio put in the overlay would hide them.
         leftover = packaging.leftover_files(self.editor.state, list(installed))
         if leftover is not None:
