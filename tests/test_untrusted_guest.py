@@ -142,6 +142,22 @@ def test_state_pieces_are_taken_only_for_the_request_and_bounded(qapp):
     bridge.stateChunk("r6", 0, 2, piece)  # a reply already used
     assert states == [("r6", b"onetwo")]
 
+    # A boot's kernel state still arriving when the prompt's is taken: both arrive whole,
+    # interleaved; a third request drops the oldest unfinished one (no pile-up).
+    bridge.expect_state("kernel", 4 * STATE_PIECE)
+    bridge.stateChunk("kernel", 0, 2, base64.b64encode(b"k1").decode())
+    bridge.expect_state("prompt", 4 * STATE_PIECE)
+    bridge.stateChunk("prompt", 0, 2, base64.b64encode(b"p1").decode())
+    bridge.stateChunk("kernel", 1, 2, base64.b64encode(b"k2").decode())
+    bridge.stateChunk("prompt", 1, 2, base64.b64encode(b"p2").decode())
+    assert states[1:] == [("kernel", b"k1k2"), ("prompt", b"p1p2")]
+    bridge.expect_state("a", 4 * STATE_PIECE)
+    bridge.stateChunk("a", 0, 2, piece)
+    bridge.expect_state("b", 4 * STATE_PIECE)
+    bridge.expect_state("c", 4 * STATE_PIECE)
+    bridge.stateChunk("a", 1, 2, piece)  # "a" went when "c" came
+    assert len(states) == 3 and "nobody asked for ('a')" in log[-1]
+
 
 # -- a running machine --------------------------------------------------------------------------
 @pytest.fixture

@@ -39,6 +39,7 @@ IDLE, LOADING, BOOTING, RUNNING, STOPPED, FAILED = "idle", "loading", "booting",
 
 
 STATE_PIECE = 1 << 21  # a saved state crosses the channel in pieces of this many bytes (before base64)
+MAX_STATES_ON_THE_WAY = 2  # a boot's kernel state and its prompt state
 
 
 class _StateTransfer:
@@ -88,15 +89,20 @@ class Bridge(QObject):
     def __init__(self, log, parent=None):
         super().__init__(parent)
         self._log = log
-        self._state: _StateTransfer | None = None
+        # States on their way, by request: a boot's kernel state can still be arriving (on a loaded
+        # machine) when the prompt's is taken, and each must reach Python whole.
+        self._states: dict[str, _StateTransfer] = {}
 
     def expect_state(self, request: str, max_bytes: int) -> None:
-        """Take the pieces of the state saved for `request` (and drop any unfinished one)."""
-        self._state = _StateTransfer(request, max_bytes)
+        """Take the pieces of the state saved for `request` (beside at most one other unfinished
+        state: the oldest goes first, so a page that never finishes cannot make them pile up)."""
+        while len(self._states) >= MAX_STATES_ON_THE_WAY:
+            self._states.pop(next(iter(self._states)))
+        self._states[request] = _StateTransfer(request, max_bytes)
 
     def forget_state(self) -> None:
-        """Drop an unfinished state and refuse its remaining pieces (a boot, stop or new save)."""
-        self._state = None
+        """Drop the unfinished states and refuse their remaining pieces (a boot or a stop)."""
+        self._states.clear()
 
     @Slot(str)
     def event(self, payload: str) -> None:
@@ -117,17 +123,17 @@ class Bridge(QObject):
     def stateChunk(self, request: str, index: int, count: int, data: str) -> None:  # noqa: N802 (JS name)
         """A saved machine state arrives in base64 pieces (PySide6's requestBody() crashes, so the
         state comes over the channel rather than as a POST)."""
-        transfer = self._state
-        if transfer is None or request != transfer.request:
+        transfer = self._states.get(request)
+        if transfer is None:
             self._log(f"bridge: ignored a state piece for a state nobody asked for ({request[:40]!r})")
             return
         problem = transfer.add(index, count, data)
         if problem:
-            self._state = None
+            del self._states[request]
             self._log(f"bridge: dropped the machine state: {problem}")
             return
         if transfer.complete:
-            self._state = None
+            del self._states[request]
             self.stateReceived.emit(request, b"".join(transfer.parts))
 
 
