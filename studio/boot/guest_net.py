@@ -145,7 +145,8 @@ class GuestNetwork:
 def _resolve(host: str, port: int) -> list[str]:
     # localhost is the loopback whatever /etc/hosts says (RFC 6761; a minimal system may have none):
     # never a name the resolver could send elsewhere, and always the host's own services.
-    if host.lower().rstrip(".") == "localhost" or host.lower().rstrip(".").endswith(".localhost"):
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
         return ["127.0.0.1", "::1"]
     return sorted({info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
 
